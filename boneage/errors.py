@@ -49,3 +49,28 @@ class MissingSex(BoneAgeError):
 
 class ModelUnavailable(BoneAgeError):
     """A model or reference table could not be loaded from the registry."""
+
+
+class ImplausibleShape(InputError):
+    """Width and height in a ratio no hand radiograph has (a 1 × 50000 strip, a line of pixels)."""
+
+
+class FileTooLarge(ImageTooLarge):
+    """More bytes than the reader accepts; refused before any decoding (a kind of
+    :class:`ImageTooLarge`, so that edges treating that as "too large" need no new case)."""
+
+
+class UnreadableFile(InputError):
+    """The file could not be opened at all (missing, a folder, no permission)."""
+
+
+class DatasetError(BoneAgeError):
+    """A training or evaluation dataset on disk is malformed: unknown label columns, a missing
+    image, a value that is not an age or a sex."""
+
+
+def technical_detail(error: BaseException, limit: int = 160) -> str:
+    """A library's own error message on one line and shortened, to follow our words in brackets
+    (the clinician reads our sentence; support reads the detail)."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,43 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install system-deps run test test-training bench lint train-demo
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade uv
+	$(BIN)/uv pip install --python $(BIN)/python -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian packages the tests use: chromium for the browser tests, dcmtk for third-party DICOM files.
+system-deps:
+	@command -v chromium >/dev/null && command -v img2dcm >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium dcmtk; }
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py bootstrap_demo
+	bash docker/run-embedded.sh
+
+test: install system-deps
+	$(BIN)/python -m pytest -m "not training" $(PYTEST_ARGS)
+
+test-training: install
+	$(BIN)/python -m pytest -m training $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check boneage clinic tests bench
+	$(BIN)/ruff format --check boneage clinic tests bench
+
+bench: install
+	$(BIN)/python bench/bench_phantom.py
+	$(BIN)/python bench/bench_assess.py
+
+train-demo: install
+	$(BIN)/boneage train-demo

@@ -1,0 +1,98 @@
+"""PNG and JPEG radiographs through Pillow, restricted to those two formats.
+
+Pillow opens lazily: ``Image.open`` reads only the header, so the dimensions are checked against
+our limits before ``load()`` decodes a pixel (Pillow's own ``DecompressionBombError`` fires only
+above twice ``MAX_IMAGE_PIXELS``, far beyond a radiograph). Colour is reduced to luminance with
+scikit-image's ``rgb2gray`` (ITU-R BT.709 weights); an exported radiograph saved as RGB has three
+equal channels, so the weights change nothing there.
+"""
+
+from __future__ import annotations
+
+import warnings
+from io import BytesIO
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from skimage.color import rgb2gray
+
+from boneage.errors import CorruptImage, ImageTooLarge, technical_detail
+from boneage.io.limits import Limits, check_dimensions
+from boneage.radiograph import Radiograph
+
+_PNG_BIT_DEPTH_OFFSET = 24
+"""Byte of the PNG IHDR chunk holding the bit depth per channel (PNG spec §11.2.2)."""
+
+
+def read_raster(data: bytes, source_format: str, limits: Limits) -> Radiograph:
+    """Decode PNG or JPEG ``data`` into a :class:`Radiograph` scaled by its bit depth to 0..1."""
+    name = "PNG" if source_format == "PNG" else "JPEG"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(BytesIO(data), formats=[source_format])
+        except Image.DecompressionBombError as error:
+            raise ImageTooLarge(
+                f"The {name} image declares far more pixels than the"
+                f" {limits.max_pixels / 1e6:.0f}-megapixel safety limit; it was not decoded."
+            ) from error
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+            raise CorruptImage(
+                f"The file starts like a {name} image but its header is damaged"
+                f" ({technical_detail(error)})."
+            ) from error
+        columns, rows = image.size
+        check_dimensions(rows, columns, limits)
+        bit_depth = _bit_depth(data, image, source_format)
+        try:
+            image.load()
+        except (OSError, SyntaxError, ValueError, EOFError) as error:
+            raise CorruptImage(
+                f"The {name} image is truncated or damaged and cannot be decoded"
+                f" ({technical_detail(error)})."
+            ) from error
+    pixels, handling = _to_gray(image, bit_depth)
+    return Radiograph(
+        pixels=pixels.astype(np.float32),
+        source_format=name,
+        bit_depth=bit_depth,
+        handling=handling,
+    )
+
+
+def _bit_depth(data: bytes, image: Image.Image, source_format: str) -> int:
+    """Stored bits per sample: PNG from its IHDR chunk, JPEG from its frame header."""
+    if source_format == "PNG":
+        return int(data[_PNG_BIT_DEPTH_OFFSET])
+    return int(getattr(image, "bits", 8))
+
+
+def _to_gray(image: Image.Image, bit_depth: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Luminance in 0..1, dividing by the largest value the decoded samples can hold."""
+    handling: list[str] = []
+    mode = image.mode
+    if mode in ("P", "PA"):
+        image = image.convert("RGBA" if mode == "PA" else "RGB")
+        handling.append("palette colours expanded")
+        mode = image.mode
+    if mode in ("LA", "RGBA", "La", "RGBa"):
+        image = image.convert(mode[:-1].upper())
+        handling.append("transparency channel dropped")
+        mode = image.mode
+    if mode == "CMYK":
+        image = image.convert("RGB")
+        handling.append("CMYK converted to RGB")
+        mode = image.mode
+    if mode == "1":
+        image = image.convert("L")
+        mode = "L"
+    array = np.asarray(image)
+    if mode == "RGB":
+        if bit_depth > 8:
+            handling.append(f"{bit_depth}-bit colour read at 8 bits per channel (decoder limit)")
+        handling.append("RGB reduced to luminance")
+        return rgb2gray(array.astype(np.float64) / 255.0), tuple(handling)
+    full_scale = 255.0 if array.dtype == np.uint8 else float(2**bit_depth - 1)
+    if mode in ("I", "F") and bit_depth <= 8:
+        full_scale = 255.0
+    return np.clip(array.astype(np.float64) / full_scale, 0.0, 1.0), tuple(handling)
