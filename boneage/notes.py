@@ -1,0 +1,161 @@
+"""The confidence notes: what a pediatrician reads in five seconds beside each estimate.
+
+Pure functions of the model cards and the two estimates. Each note says, one short sentence at
+a time: what the estimate was trained on and how much of it; its measured error at that size;
+where the other method stands at that size (from the learning curve on the card, when there is
+one); that synthetic training has not been validated on real radiographs (when it was
+synthetic); and whether the two estimates agree within their intervals, a disagreement flagging
+the study for review.
+
+A learning-curve entry on a card is ``{"method": "multistep" | "endtoend", "n_train": int,
+"mae_months": float}`` (more keys are ignored).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from boneage.modelcard import ModelCard
+
+METHOD_NAMES = {"multistep": "multi-step", "endtoend": "end-to-end"}
+"""How each method is named in a note."""
+
+METHOD_CARDS = {"multistep": ("segmentation", "reference"), "endtoend": ("regression",)}
+"""The cards behind each method; the last one holds the method's measured error."""
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Whether the two estimates agree: their 90 % intervals overlap.
+
+    ``agree`` is None when fewer than two estimates exist; ``difference_months`` is end-to-end
+    minus multi-step.
+    """
+
+    agree: bool | None
+    difference_months: float | None
+    flag_for_review: bool
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def compare_estimates(multistep: Mapping[str, Any], endtoend: Mapping[str, Any]) -> Agreement:
+    """Compare two estimate dictionaries of the assessment contract (``age_months``,
+    ``interval_months``, or ``rejected``)."""
+    have = [
+        name for name, e in (("multistep", multistep), ("endtoend", endtoend)) if "age_months" in e
+    ]
+    if len(have) < 2:
+        missing = "neither method" if not have else f"only the {METHOD_NAMES[have[0]]} method"
+        return Agreement(None, None, True, f"{missing} gave an estimate: review the study.")
+    difference = float(endtoend["age_months"]) - float(multistep["age_months"])
+    low_m, high_m = multistep["interval_months"]
+    low_e, high_e = endtoend["interval_months"]
+    overlap = low_m <= high_e and low_e <= high_m
+    if overlap:
+        return Agreement(
+            True,
+            round(difference, 1),
+            False,
+            f"The two estimates differ by {abs(difference):.0f} months and their "
+            "90 % intervals overlap.",
+        )
+    return Agreement(
+        False,
+        round(difference, 1),
+        True,
+        f"The two estimates differ by {abs(difference):.0f} months and their 90 % "
+        "intervals do not overlap: review the study.",
+    )
+
+
+def _noun(kind: str, size: int) -> str:
+    if kind == "phantom":
+        return f"{size} synthetic phantom{'s' if size != 1 else ''}"
+    return f"{size} {kind} radiograph{'s' if size != 1 else ''}"
+
+
+def training_sentence(card: ModelCard) -> str:
+    """What the model behind the estimate learnt from, and how much of it."""
+    return f"Trained on {_noun(card.training_data.kind, card.training_data.size)}."
+
+
+def error_sentence(card: ModelCard) -> str | None:
+    """The held-out error measured at this training size, when the card has one."""
+    held = card.held_out
+    if held.mae_months is None:
+        return None
+    sentence = (
+        f"Measured error at that size: {held.mae_months:.0f} months on average over "
+        f"{_noun(held.kind, held.size).replace('synthetic ', '')} never trained on"
+    )
+    if held.coverage_90 is not None:
+        sentence += f"; the 90 % interval held the true age in {held.coverage_90:.0%} of them"
+    return sentence + "."
+
+
+def other_method_sentence(card: ModelCard, other: str) -> str | None:
+    """Where the ``other`` method stands at this model's training size, from the learning
+    curve on the card (the nearest measured size), or None without one."""
+    size = card.training_data.size
+    points = [
+        p
+        for p in card.learning_curve
+        if p.get("method") == other and p.get("mae_months") is not None
+    ]
+    if not points:
+        return None
+    nearest = min(points, key=lambda p: abs(int(p["n_train"]) - size))
+    return (
+        f"At {int(nearest['n_train'])} training cases the {METHOD_NAMES[other]} method "
+        f"measured {float(nearest['mae_months']):.0f} months."
+    )
+
+
+def validation_sentence(cards: list[ModelCard]) -> str | None:
+    """The warning that synthetic training has not been validated on real radiographs."""
+    if any(card.training_data.synthetic for card in cards):
+        return "Trained on synthetic images only: not validated on real radiographs."
+    return None
+
+
+def agreement_sentence(agreement: Agreement, other: str) -> str | None:
+    """Whether this estimate agrees with the other method's, or None when there is no other."""
+    if agreement.agree is None:
+        return None
+    name = METHOD_NAMES[other]
+    if agreement.agree:
+        return f"Agrees with the {name} estimate (intervals overlap)."
+    return (
+        f"Disagrees with the {name} estimate by {abs(agreement.difference_months):.0f} "
+        "months (intervals do not overlap): flagged for review."
+    )
+
+
+def method_note(method: str, cards: Mapping[str, ModelCard], agreement: Agreement) -> str:
+    """The note beside one method's estimate (``method`` is "multistep" or "endtoend")."""
+    other = "endtoend" if method == "multistep" else "multistep"
+    own = [cards[kind] for kind in METHOD_CARDS[method]]
+    measured = own[-1]
+    sentences = [
+        training_sentence(own[0]),
+        error_sentence(measured),
+        other_method_sentence(measured, other),
+        validation_sentence(own),
+        agreement_sentence(agreement, other),
+    ]
+    return " ".join(s for s in sentences if s)
+
+
+def multistep_note(cards: Mapping[str, ModelCard], agreement: Agreement) -> str:
+    """The note beside the multi-step estimate (segmentation card's data, reference's error)."""
+    return method_note("multistep", cards, agreement)
+
+
+def endtoend_note(cards: Mapping[str, ModelCard], agreement: Agreement) -> str:
+    """The note beside the end-to-end estimate."""
+    return method_note("endtoend", cards, agreement)

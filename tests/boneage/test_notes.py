@@ -1,0 +1,113 @@
+"""The confidence notes: each sentence appears exactly when its condition holds."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from boneage.modelcard import HeldOut, ModelCard, TrainingData
+from boneage.notes import (
+    agreement_sentence,
+    compare_estimates,
+    endtoend_note,
+    error_sentence,
+    multistep_note,
+    other_method_sentence,
+    training_sentence,
+    validation_sentence,
+)
+
+
+def _card(kind, data_kind="phantom", size=400, mae=14.2, coverage=0.9, curve=()):
+    return ModelCard(
+        name=kind,
+        version="1.0.0",
+        kind=kind,
+        architecture="test",
+        parameter_count=1,
+        training_data=TrainingData(kind=data_kind, size=size),
+        held_out=HeldOut(kind=data_kind, size=100, mae_months=mae, coverage_90=coverage),
+        file="x",
+        file_sha256="0",
+        learning_curve=list(curve),
+    )
+
+
+@pytest.fixture
+def cards():
+    curve = [
+        {"method": "multistep", "n_train": 100, "mae_months": 20.0},
+        {"method": "multistep", "n_train": 400, "mae_months": 11.0},
+        {"method": "endtoend", "n_train": 400, "mae_months": 14.2},
+    ]
+    return {
+        "segmentation": _card("segmentation", size=200),
+        "reference": _card("reference", mae=12.0, coverage=None),
+        "regression": _card("regression", curve=curve),
+    }
+
+
+def estimate(age, low, high):
+    return {"age_months": age, "interval_months": [low, high]}
+
+
+def test_overlapping_intervals_agree_without_review():
+    agreement = compare_estimates(estimate(100, 90, 110), estimate(108, 100, 116))
+    assert agreement.agree and not agreement.flag_for_review
+    assert agreement.difference_months == 8
+
+
+def test_separate_intervals_disagree_and_flag_for_review():
+    agreement = compare_estimates(estimate(100, 90, 110), estimate(130, 120, 140))
+    assert agreement.agree is False and agreement.flag_for_review
+    assert "review" in agreement.reason
+    assert "Disagrees with the multi-step estimate by 30 months" in agreement_sentence(
+        agreement, "multistep"
+    )
+
+
+def test_one_missing_estimate_flags_for_review_without_agreement_sentence():
+    agreement = compare_estimates({"rejected": "no hand"}, estimate(100, 90, 110))
+    assert agreement.agree is None and agreement.flag_for_review
+    assert "only the end-to-end method" in agreement.reason
+    assert agreement_sentence(agreement, "multistep") is None
+
+
+def test_training_sentence_names_kind_and_size(cards):
+    assert training_sentence(cards["regression"]) == "Trained on 400 synthetic phantoms."
+    real = _card("regression", data_kind="RSNA", size=12611)
+    assert training_sentence(real) == "Trained on 12611 RSNA radiographs."
+
+
+def test_error_sentence_gives_mae_and_coverage_only_when_measured(cards):
+    text = error_sentence(cards["regression"])
+    assert "14 months" in text and "90%" in text
+    assert "interval" not in error_sentence(cards["reference"])
+    assert error_sentence(_card("regression", mae=None)) is None
+
+
+def test_other_method_sentence_uses_the_nearest_size_on_the_curve(cards):
+    text = other_method_sentence(cards["regression"], "multistep")
+    assert text == "At 400 training cases the multi-step method measured 11 months."
+    assert other_method_sentence(cards["reference"], "endtoend") is None
+
+
+def test_validation_warning_only_for_synthetic_training(cards):
+    assert "not validated on real radiographs" in validation_sentence([cards["regression"]])
+    assert validation_sentence([_card("regression", data_kind="RSNA")]) is None
+
+
+def test_notes_join_the_sentences_that_apply(cards):
+    agreement = compare_estimates(estimate(100, 90, 110), estimate(104, 95, 113))
+    note = endtoend_note(cards, agreement)
+    assert note.startswith("Trained on 400 synthetic phantoms.")
+    assert "multi-step method measured 11 months" in note
+    assert note.endswith("Agrees with the multi-step estimate (intervals overlap).")
+    ms_note = multistep_note(cards, agreement)
+    assert ms_note.startswith("Trained on 200 synthetic phantoms.")
+    assert "12 months" in ms_note and "end-to-end estimate" in ms_note
+    real_cards = {
+        k: replace(c, training_data=TrainingData(kind="RSNA", size=9)) for k, c in cards.items()
+    }
+    assert "validated" not in endtoend_note(real_cards, agreement)

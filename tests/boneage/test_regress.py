@@ -1,0 +1,65 @@
+"""The end-to-end CNN: calibration, checkpoints, prediction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from boneage.errors import ModelUnavailable
+from boneage.regress import (
+    AgeRegressor,
+    Regressor,
+    RegressorConfig,
+    conformal_scale,
+    load_regressor,
+)
+
+torch.set_num_threads(1)
+
+
+def test_conformal_scale_gives_the_requested_coverage_on_new_cases():
+    rng = np.random.default_rng(0)
+    sd = rng.uniform(5, 20, 4000)
+    residuals = rng.normal(0, sd * 1.7)
+    scale = conformal_scale(residuals[:1000], sd[:1000])
+    assert scale == pytest.approx(1.645 * 1.7, rel=0.1)
+    coverage = np.mean(np.abs(residuals[1000:]) <= scale * sd[1000:])
+    assert 0.88 <= coverage <= 0.92
+
+
+@pytest.fixture(scope="module")
+def regressor():
+    torch.manual_seed(0)
+    return Regressor(network=AgeRegressor(RegressorConfig()), interval_scale=2.0)
+
+
+def test_checkpoint_round_trip_is_small_and_predicts_the_same(regressor, tmp_path):
+    path = tmp_path / "cnn.pt"
+    regressor.save(path)
+    assert path.stat().st_size < 8 * 1024 * 1024
+    loaded = load_regressor(path)
+    assert loaded.interval_scale == 2.0
+    image = np.random.default_rng(1).random((256, 256)).astype(np.float32)
+    a, b = regressor.predict(image, "F"), loaded.predict(image, "F")
+    assert b.age_months == pytest.approx(a.age_months, abs=1.0)
+
+
+def test_interval_is_the_calibrated_multiple_of_the_sd(regressor):
+    estimate = regressor.predict(np.zeros((256, 256), np.float32), "M")
+    low, high = estimate.interval_months
+    assert low < estimate.age_months < high
+    assert high - estimate.age_months == pytest.approx(2.0 * estimate.sd_months, rel=1e-5)
+    assert low == pytest.approx(max(0.0, estimate.age_months - 2.0 * estimate.sd_months), abs=1e-4)
+
+
+def test_sex_must_be_f_or_m(regressor):
+    with pytest.raises(ValueError, match="sex"):
+        regressor.predict(np.zeros((256, 256), np.float32), "X")
+
+
+def test_unreadable_checkpoint_is_model_unavailable(tmp_path):
+    path = tmp_path / "cnn.pt"
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelUnavailable, match="cannot be loaded"):
+        load_regressor(path)
