@@ -1,0 +1,143 @@
+"""The multi-step estimate: U-Net masks → per-bone measurements → reference table → age ± interval.
+
+:func:`run_multistep` takes the preprocessed image (:func:`boneage.preprocess.preprocess`) and
+returns either a :class:`MultistepResult` or, when the masks cannot support an estimate, a
+:class:`MultistepRejection` with the reason in words: a study is rejected, never crashed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from boneage.errors import MissingSex
+from boneage.measure import RATIO_BASE, Measurements, measure_bones
+from boneage.overlay import render_overlay
+from boneage.reference import AgeEstimate, ReferenceTable, SpacingMode, estimate_age
+from boneage.segment import segment
+
+MIN_LONG_BONES = 8
+"""Fewer long bones than this (of 21) and the mask is not a hand we can measure: a partial image,
+a foreign object, or a segmentation failure."""
+
+
+@dataclass(frozen=True)
+class MultistepRejection:
+    """No multi-step estimate; ``reason`` says why, for the report."""
+
+    reason: str
+    overlay: np.ndarray | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rejected": self.reason}
+
+
+@dataclass(frozen=True)
+class MultistepResult:
+    """The multi-step estimate with everything it rests on (the ``multistep`` JSON object)."""
+
+    age_months: float
+    interval_months: tuple[float, float]
+    spacing_mode: SpacingMode
+    measurements: Measurements
+    estimate: AgeEstimate
+    reference: str
+    overlay: np.ndarray
+
+    @property
+    def outliers(self) -> tuple[str, ...]:
+        return self.estimate.outliers
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``multistep`` object of the assessment contract (the caller adds ``note`` and the
+        ``model`` idents). Lengths, widths and areas carry their unit in the key."""
+        ages = {b.bone: b for b in self.estimate.bone_ages}
+        bones = []
+        for name, m in self.measurements.bones.items():
+            bone_age = ages.get(name)
+            bones.append(
+                {
+                    "bone": name,
+                    "kind": m.kind,
+                    "length_mm": _round(m.length_mm),
+                    "length_ratio": _round(m.length_ratio, 3),
+                    "width_mm": _round(m.width_mm),
+                    "area_mm2": _round(m.area_mm2),
+                    "length_px": _round(m.length_px),
+                    "width_px": _round(m.width_px),
+                    "area_px": m.area_px,
+                    "relative_size": _round(m.relative_size, 3),
+                    "physis_fused": m.physis_fused,
+                    "age_months": _round(bone_age.age_months if bone_age else None),
+                    "outlier": bool(bone_age and bone_age.outlier),
+                }
+            )
+        ossification = self.measurements.ossification
+        return {
+            "age_months": round(self.age_months, 1),
+            "interval_months": [round(v, 1) for v in self.interval_months],
+            "spacing_mode": self.spacing_mode,
+            "reference": self.reference,
+            "bones": bones,
+            "ossification": {
+                "present": list(ossification.present),
+                "absent": list(ossification.absent),
+                "physes_fused": list(ossification.physes_fused),
+                "physes_open": list(ossification.physes_open),
+            },
+            "outliers": list(self.outliers),
+        }
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def run_multistep(
+    image: np.ndarray,
+    *,
+    spacing_mm: float | None,
+    sex: str | None,
+    model: nn.Module,
+    reference: ReferenceTable,
+) -> MultistepResult | MultistepRejection:
+    """Segment, measure and look up one preprocessed image.
+
+    ``spacing_mm`` is the pixel spacing of the *preprocessed* image
+    (:meth:`boneage.preprocess.Preprocessed.spacing_mm`), or None when the source had none; with
+    it the estimate uses absolute lengths in mm, without it scale-free ratios. Raises
+    :class:`MissingSex` when ``sex`` is None: the reference is sex-specific.
+    """
+    if sex is None:
+        raise MissingSex("The multi-step estimate needs the child's sex (F or M).")
+    labels = segment(model, image)
+    measurements = measure_bones(labels, spacing_mm)
+    mode: SpacingMode = (
+        "absolute_mm" if spacing_mm is not None and "absolute_mm" in reference.modes() else "ratios"
+    )
+    long_bones = measurements.long_bones()
+    if len(long_bones) < MIN_LONG_BONES:
+        return MultistepRejection(
+            f"Only {len(long_bones)} of 21 long bones were found in the segmentation "
+            f"(at least {MIN_LONG_BONES} are needed): the image may not show a whole hand.",
+            render_overlay(image, labels, measurements),
+        )
+    if mode == "ratios" and RATIO_BASE not in measurements.bones:
+        return MultistepRejection(
+            "The third metacarpal was not found, and without a pixel spacing the bone lengths "
+            "can only be compared to it.",
+            render_overlay(image, labels, measurements),
+        )
+    estimate = estimate_age(reference, measurements, sex, mode)
+    return MultistepResult(
+        age_months=estimate.age_months,
+        interval_months=estimate.interval_months,
+        spacing_mode=mode,
+        measurements=measurements,
+        estimate=estimate,
+        reference=reference.ident,
+        overlay=render_overlay(image, labels, measurements, estimate.outliers),
+    )
