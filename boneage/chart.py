@@ -31,23 +31,37 @@ def render_chart(assessment: dict[str, Any], *, dpi: int = 110) -> bytes:
     figure, axes = plt.subplots(figsize=(5.2, 4.2), dpi=dpi)
     axes.fill_between(years, years - band, years + band, color="#d9e6f2", label="normal (±2 SD)")
     axes.plot(years, years, color="#6b7b8c", linewidth=1, label="bone age = age")
-    estimates = [(key, label, color, marker) for key, label, color, marker in _METHODS
-                 if "age_months" in (assessment.get(key) or {})]
+    estimates = [
+        (key, label, color, marker)
+        for key, label, color, marker in _METHODS
+        if "age_months" in (assessment.get(key) or {})
+    ]
     for offset, (key, label, color, marker) in enumerate(estimates):
         estimate = assessment[key]
         low, high = (value / 12 for value in estimate["interval_months"])
         age = estimate["age_months"] / 12
         if chronological:
             x = chronological["age_months"] / 12 + (offset - 0.5) * 0.15
-            axes.errorbar(x, age, yerr=[[age - low], [high - age]], fmt=marker, color=color,
-                          capsize=4, label=f"{label} {age:.1f} y")
+            axes.errorbar(
+                x,
+                age,
+                yerr=[[age - low], [high - age]],
+                fmt=marker,
+                color=color,
+                capsize=4,
+                label=f"{label} {age:.1f} y",
+            )
         else:
             axes.axhspan(low, high, color=color, alpha=0.15)
             axes.axhline(age, color=color, linewidth=1.5, label=f"{label} {age:.1f} y")
-    axes.set(xlim=(0, 18), ylim=(0, 19), xlabel="chronological age (years)",
-             ylabel="bone age (years)")
-    title = "Bone age vs chronological age" if chronological else (
-        "Bone age (chronological age not given)")
+    axes.set(
+        xlim=(0, 18), ylim=(0, 19), xlabel="chronological age (years)", ylabel="bone age (years)"
+    )
+    title = (
+        "Bone age vs chronological age"
+        if chronological
+        else ("Bone age (chronological age not given)")
+    )
     axes.set_title(f"{title} — {'girls' if sex == 'F' else 'boys'}", fontsize=10)
     axes.grid(color="#eeeeee")
     axes.legend(loc="upper left", fontsize=8, frameon=False)

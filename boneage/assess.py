@@ -1,0 +1,198 @@
+"""The one entry point: a radiograph in, both estimates with their evidence out.
+
+The CLI (`boneage assess`), the Celery worker and the REST API all call :func:`assess` and store
+or print :meth:`Assessment.to_dict`, the stable JSON contract of ``docs/architecture.md``.
+
+Order of work: sex and chronological age are settled (an argument wins over a DICOM tag, and a
+conflict is stated); quality checks correct what they can and say so, or reject; the shared
+preprocessing feeds both paths; each path gives an estimate or a rejection in words; the two are
+compared, and each gets its data-size confidence note from the model cards.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from boneage.chronological import compare
+from boneage.errors import InputError, MissingSex
+from boneage.multistep import MultistepRejection, run_multistep
+from boneage.notes import compare_estimates, endtoend_note, multistep_note
+from boneage.preprocess import preprocess
+from boneage.quality import check_quality
+from boneage.radiograph import Radiograph
+from boneage.registry import ModelBundle
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Everything one assessment found. ``overlay`` (RGB uint8, the segmented bones with their
+    labels) travels beside the JSON, not in it."""
+
+    input: dict[str, Any]
+    multistep: dict[str, Any]
+    endtoend: dict[str, Any]
+    agreement: dict[str, Any]
+    quality: dict[str, Any]
+    models: dict[str, Any]
+    chronological: dict[str, Any] | None = None
+    overlay: np.ndarray | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The assessment contract (``boneage assess --json``)."""
+        result: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "input": self.input,
+            "multistep": self.multistep,
+            "endtoend": self.endtoend,
+            "agreement": self.agreement,
+            "quality": self.quality,
+            "models": self.models,
+        }
+        if self.chronological is not None:
+            result["chronological"] = self.chronological
+        return result
+
+
+def assess(
+    radiograph: Radiograph,
+    *,
+    models: ModelBundle,
+    sex: str | None = None,
+    chronological_age_months: float | None = None,
+) -> Assessment:
+    """Run both paths on one radiograph.
+
+    ``sex`` ("F"/"M") overrides the file's tag; without either, :class:`MissingSex` is raised
+    because both estimates are sex-specific. ``chronological_age_months`` overrides the age the
+    file's tags give; with one, each estimate is read against it (difference, SDS, category).
+    """
+    sex, sex_source, sex_check = _settle_sex(sex, radiograph.sex)
+    age = (
+        chronological_age_months
+        if chronological_age_months is not None
+        else (radiograph.age_months)
+    )
+    quality = check_quality(radiograph.pixels, laterality=radiograph.laterality)
+    checks = [_check(c.name, c.passed, c.detail) for c in quality.checks]
+    if sex_check:
+        checks.append(sex_check)
+    corrections = [*radiograph.handling, *quality.corrections]
+
+    overlay = None
+    rejected = quality.rejected
+    if rejected is None:
+        try:
+            prepared = preprocess(quality.pixels)
+        except InputError as error:
+            rejected = str(error)
+    if rejected is not None:
+        multistep: dict[str, Any] = {"rejected": rejected}
+        endtoend: dict[str, Any] = {"rejected": rejected}
+    else:
+        corrections += prepared.notes
+        spacing = prepared.spacing_mm(radiograph.spacing_mm)
+        ms = run_multistep(
+            prepared.image,
+            spacing_mm=spacing,
+            sex=sex,
+            model=models.unet,
+            reference=models.reference,
+        )
+        overlay = ms.overlay
+        multistep = ms.to_dict()
+        ee = models.regressor.predict(prepared, sex)
+        endtoend = {
+            "age_months": round(ee.age_months, 1),
+            "interval_months": [round(v, 1) for v in ee.interval_months],
+        }
+        if isinstance(ms, MultistepRejection):
+            multistep = ms.to_dict()
+
+    agreement = compare_estimates(multistep, endtoend)
+    multistep["model"] = {
+        "segmentation": models.cards["segmentation"].ident,
+        "reference": models.cards["reference"].ident,
+    }
+    endtoend["model"] = {"regression": models.cards["regression"].ident}
+    if "age_months" in multistep:
+        multistep["note"] = multistep_note(models.cards, agreement)
+    if "age_months" in endtoend:
+        endtoend["note"] = endtoend_note(models.cards, agreement)
+
+    return Assessment(
+        input={
+            "sex": sex,
+            "sex_source": sex_source,
+            "source_format": radiograph.source_format,
+            "bit_depth": radiograph.bit_depth,
+            "spacing_mm": list(radiograph.spacing_mm) if radiograph.spacing_mm else None,
+            "spacing_source": radiograph.spacing_source,
+            "laterality": quality.laterality,
+            "chronological_age_months": age,
+        },
+        multistep=multistep,
+        endtoend=endtoend,
+        agreement=agreement.to_dict(),
+        quality={"checks": checks, "corrections": corrections, "rejected": quality.rejected},
+        models={kind: card.summary() for kind, card in models.cards.items()},
+        chronological=_chronological(age, sex, multistep, endtoend, models) if age else None,
+        overlay=overlay,
+    )
+
+
+def _settle_sex(given: str | None, tagged: str | None) -> tuple[str, str, dict[str, Any] | None]:
+    """The sex to use, where it came from, and a check when argument and tag disagree."""
+    if given is None and tagged is None:
+        raise MissingSex(
+            "The child's sex is needed (F or M): both estimates are sex-specific, and the file "
+            "does not say."
+        )
+    if given is None:
+        return tagged, "dicom", None
+    if given not in ("F", "M"):
+        raise MissingSex(f"Sex must be F or M, not {given!r}.")
+    if tagged is not None and tagged != given:
+        return (
+            given,
+            "argument",
+            _check(
+                "sex_matches_tags",
+                False,
+                f"sex given as {given} but the file's PatientSex is {tagged}; {given} was used",
+            ),
+        )
+    return given, "argument", None
+
+
+def _check(name: str, passed: bool, detail: str) -> dict[str, Any]:
+    return {"name": name, "passed": passed, "detail": detail}
+
+
+def _chronological(
+    age_months: float,
+    sex: str,
+    multistep: dict[str, Any],
+    endtoend: dict[str, Any],
+    models: ModelBundle,
+) -> dict[str, Any] | None:
+    """Each estimate against the chronological age; the top-level figures use the estimate
+    whose model measured the smaller held-out error, and say which."""
+    by_method = {
+        method: compare(estimate["age_months"], age_months, sex).to_dict()
+        for method, estimate in (("multistep", multistep), ("endtoend", endtoend))
+        if "age_months" in estimate
+    }
+    if not by_method:
+        return {"age_months": age_months}
+    errors = {
+        "multistep": models.cards["reference"].held_out.mae_months,
+        "endtoend": models.cards["regression"].held_out.mae_months,
+    }
+    based_on = min(by_method, key=lambda method: errors[method] or math.inf)
+    return {**by_method[based_on], "based_on": based_on, "by_method": by_method}

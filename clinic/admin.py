@@ -1,0 +1,259 @@
+"""The admin: studies and reports with filters, a review queue, sign-off, audit history, CSV export.
+
+Sign-offs and corrections go through ``services.review_sign`` like on the report page; staff who
+are not superusers see only their institution's studies (through ``selectors``).
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from simple_history.admin import SimpleHistoryAdmin
+
+from boneage.errors import BoneAgeError
+from clinic import selectors, services
+from clinic.identifiers import identifier_hmac
+from clinic.models import Institution, Membership, Report, Review, Study
+
+
+class ReviewQueue(Report):
+    """Unsigned reports, flagged first: a proxy so that the queue has its own admin page."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "report awaiting review"
+        verbose_name_plural = "review queue"
+
+
+def _scoped(request: HttpRequest, studies: QuerySet[Study]) -> QuerySet[Study]:
+    if request.user.is_superuser:
+        return studies
+    return studies.filter(pk__in=selectors.studies_visible_to(request.user))
+
+
+def _csv_response(filename: str, header: list[str], rows: list[list[Any]]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
+
+
+class ReviewStateFilter(admin.SimpleListFilter):
+    title = "review state"
+    parameter_name = "review"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("unsigned", "awaiting review"),
+            ("accepted", "accepted"),
+            ("corrected", "corrected"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        prefix = "report__" if queryset.model is Study else ""
+        if self.value() == "unsigned":
+            return queryset.filter(**{f"{prefix}review__isnull": True})
+        if self.value() in {"accepted", "corrected"}:
+            return queryset.filter(**{f"{prefix}review__decision": self.value()})
+        return queryset
+
+
+class IdentifierSearchMixin:
+    """Search by patient ID or accession number: the term is hashed, the stored HMACs compared."""
+
+    identifier_prefix = ""
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        if not search_term.strip():
+            return queryset, False
+        hashed = identifier_hmac(search_term)
+        p = self.identifier_prefix
+        matches = queryset.filter(**{f"{p}patient_id_hmac": hashed}) | queryset.filter(
+            **{f"{p}accession_number_hmac": hashed}
+        )
+        if search_term.strip().isdigit():
+            matches |= queryset.filter(**{f"{p}pk" if p else "pk": int(search_term)})
+        return matches, False
+
+
+@admin.register(Institution)
+class InstitutionAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "institution"]
+    list_filter = ["institution"]
+
+
+@admin.register(Study)
+class StudyAdmin(IdentifierSearchMixin, admin.ModelAdmin):
+    list_display = ["id", "institution", "status", "sex", "chronological_age_months", "created_at"]
+    list_filter = [
+        "status",
+        ReviewStateFilter,
+        ("report__agree", admin.BooleanFieldListFilter),
+        "report__flag_for_review",
+        "created_at",
+        "institution",
+    ]
+    date_hierarchy = "created_at"
+    search_fields = ["id"]
+    search_help_text = "Study number, patient ID or accession number (exact)."
+    readonly_fields = [f.name for f in Study._meta.fields]
+    actions = ["export_csv"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Study]:
+        return _scoped(request, super().get_queryset(request).select_related("institution"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # studies are created by upload, where they are validated
+
+    @admin.action(description="Export selected studies as CSV")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Study]) -> HttpResponse:
+        header = ["study", "institution", "status", "sex", "chronological_age_months",
+                  "multistep_age_months", "endtoend_age_months", "agree", "flag_for_review",
+                  "review", "reviewed_bone_age_months", "created_at"]  # fmt: skip
+        rows = []
+        for study in queryset.select_related("institution", "report", "report__review"):
+            report = getattr(study, "report", None)
+            review = getattr(report, "review", None) if report else None
+            rows.append([
+                study.pk, study.institution.name, study.status, study.sex,
+                study.chronological_age_months,
+                report.multistep_age_months if report else "",
+                report.endtoend_age_months if report else "",
+                report.agree if report else "", report.flag_for_review if report else "",
+                review.decision if review else "", review.bone_age_months if review else "",
+                study.created_at.isoformat(),
+            ])  # fmt: skip
+        return _csv_response("studies.csv", header, rows)
+
+
+class ReportAdminBase(IdentifierSearchMixin, SimpleHistoryAdmin):
+    identifier_prefix = "study__"
+    list_display = ["study", "multistep_age_months", "endtoend_age_months", "agree",
+                    "flag_for_review", "category", "is_signed", "created_at"]  # fmt: skip
+    list_filter = [ReviewStateFilter, "agree", "flag_for_review", "category", "created_at",
+                   "study__institution"]  # fmt: skip
+    search_fields = ["study__id"]
+    search_help_text = "Study number, patient ID or accession number (exact)."
+    readonly_fields = [f.name for f in Report._meta.fields]
+    actions = ["sign_off", "export_csv"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
+        studies = _scoped(request, Study.objects.all())
+        return super().get_queryset(request).filter(study__in=studies).select_related("study")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # reports are written by the assessment
+
+    @admin.display(boolean=True, description="signed")
+    def is_signed(self, report: Report) -> bool:
+        return report.is_signed
+
+    @admin.action(description="Sign off selected reports (accept the estimates)")
+    def sign_off(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
+        signed = 0
+        for report in queryset:
+            try:
+                services.review_sign(report=report, reviewer=request.user)
+                signed += 1
+            except BoneAgeError as error:
+                self.message_user(request, f"{report}: {error}", messages.WARNING)
+        self.message_user(request, f"{signed} report(s) signed.", messages.SUCCESS)
+
+    @admin.action(description="Export selected reports as CSV")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Report]) -> HttpResponse:
+        header = ["study", "multistep_age_months", "endtoend_age_months", "agree",
+                  "flag_for_review", "category", "model_versions", "signed",
+                  "created_at"]  # fmt: skip
+        rows = [
+            [r.study_id, r.multistep_age_months, r.endtoend_age_months, r.agree,
+             r.flag_for_review, r.category, r.model_versions, r.is_signed, r.created_at.isoformat()]
+            for r in queryset.select_related("review")
+        ]  # fmt: skip
+        return _csv_response("reports.csv", header, rows)
+
+
+@admin.register(Report)
+class ReportAdmin(ReportAdminBase):
+    pass
+
+
+@admin.register(ReviewQueue)
+class ReviewQueueAdmin(ReportAdminBase):
+    ordering = ["-flag_for_review", "created_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
+        return super().get_queryset(request).filter(review__isnull=True)
+
+
+class ReviewAdminForm(forms.ModelForm):
+    """Sign-off or correction: an empty bone age accepts; a correction needs its reason."""
+
+    corrected_age_months = forms.FloatField(required=False, min_value=0, max_value=240)
+
+    class Meta:
+        model = Review
+        fields = ["report", "corrected_age_months", "reason"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("corrected_age_months") is not None and not data.get("reason", "").strip():
+            self.add_error("reason", "A corrected bone age needs the reason for the correction.")
+        return data
+
+
+_SIGNED_FIELDS = ["report", "decision", "bone_age_months", "reason", "reviewer", "signed_at"]
+
+
+@admin.register(Review)
+class ReviewAdmin(SimpleHistoryAdmin):
+    """Adding a review signs a report through ``services.review_sign``; signatures are final."""
+
+    form = ReviewAdminForm
+    list_display = ["report", "decision", "bone_age_months", "reviewer", "signed_at"]
+    list_filter = ["decision", "signed_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Review]:
+        studies = _scoped(request, Study.objects.all())
+        return super().get_queryset(request).filter(report__study__in=studies)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Review | None = None) -> list[str]:
+        return _SIGNED_FIELDS if obj else []
+
+    def get_fields(self, request: HttpRequest, obj: Review | None = None) -> list[str]:
+        return _SIGNED_FIELDS if obj else ["report", "corrected_age_months", "reason"]
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "report":
+            kwargs["queryset"] = selectors.review_queue(user=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Review:
+        if change:
+            return form.instance
+        return services.review_sign(
+            report=form.cleaned_data["report"],
+            reviewer=request.user,
+            corrected_age_months=form.cleaned_data["corrected_age_months"],
+            reason=form.cleaned_data["reason"],
+        )
+
+    def save_model(self, request: HttpRequest, obj: Review, form: Any, change: bool) -> None:
+        """Nothing to save: ``save_form`` signed through the service, and signatures are final."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """A review has no related objects to save."""

@@ -1,0 +1,394 @@
+"""The REST API views: validate with a nested InputSerializer, call one service or selector,
+render with a nested OutputSerializer (HackSoft styleguide, STYLE.md). No logic lives here.
+
+Every view authenticates a Bearer token first (an anonymous call is a 401, STANDARDS.md), then a
+browser session; every read goes through the institution-scoped selectors, so another
+institution's study is a 404.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import IntegrityError
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from boneage.errors import MissingSex
+from clinic.api.authentication import ApiTokenAuthentication
+from clinic.api.errors import api_exception_handler
+from clinic.api.selectors import study_api_list, study_fhir_context, study_previous_submission
+from clinic.api.throttling import ApiTokenRateThrottle
+from clinic.fhir import diagnostic_report
+from clinic.models import Sex, Study
+from clinic.selectors import study_file, study_get
+from clinic.services import study_create
+
+IDEMPOTENCY_KEY_MAX_LENGTH = Study._meta.get_field("idempotency_key").max_length
+
+
+class ErrorOutput(serializers.Serializer):
+    class Meta:
+        ref_name = "Error"
+
+    detail = serializers.CharField(help_text="What went wrong, in words.")
+    code = serializers.CharField(help_text="Stable snake_case code, e.g. `upload_too_large`.")
+
+
+def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """The documented error answers of an endpoint, always with 401 and 429."""
+    words = {
+        400: "Invalid metadata: `{field: [messages]}`, or `{detail, code}`.",
+        401: "Missing, invalid or revoked token.",
+        403: "Authenticated, but the user belongs to no institution.",
+        404: "No such study in the caller's institution.",
+        409: "The study has no report yet (`report_not_ready`).",
+        413: "The file is over the size or pixel limit.",
+        415: "Not a decodable PNG, JPEG or DICOM image, or not multipart/form-data.",
+        429: "Too many requests for this token; see `Retry-After`.",
+    }
+    wanted = sorted({*codes, 401, 429})
+    return {
+        code: OpenApiResponse(
+            response=OpenApiTypes.OBJECT if code == 400 else ErrorOutput, description=words[code]
+        )
+        for code in wanted
+    }
+
+
+class ApiView(APIView):
+    """Authentication, permission, throttle and error words shared by every endpoint."""
+
+    authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ApiTokenRateThrottle]
+
+    def get_exception_handler(self) -> Any:
+        return api_exception_handler
+
+
+@extend_schema_field(
+    {"type": "object", "nullable": True, "additionalProperties": True},
+)
+class AssessmentField(serializers.JSONField):
+    """The assessment JSON exactly as ``boneage assess --json`` prints it (docs/architecture.md)."""
+
+
+STUDY_ID = OpenApiParameter(
+    "study_id",
+    {"type": "integer", "minimum": 1},
+    OpenApiParameter.PATH,
+    description="The study's id, as returned by the upload.",
+)
+_NULLABLE_URI = {"type": "string", "format": "uri", "nullable": True}
+
+
+class ReviewOutput(serializers.Serializer):
+    class Meta:
+        ref_name = "Review"
+
+    decision = serializers.CharField(help_text="`accepted` or `corrected`.")
+    bone_age_months = serializers.FloatField(help_text="The signed bone age, months.")
+    reason = serializers.CharField(help_text="Why the bone age was corrected; empty if accepted.")
+    reviewer = serializers.CharField(source="reviewer.get_username")
+    signed_at = serializers.DateTimeField()
+
+
+class StudyOutput(serializers.Serializer):
+    """A study, its status and, once done, its report and review."""
+
+    class Meta:
+        ref_name = "Study"
+
+    class UrlsOutput(serializers.Serializer):
+        class Meta:
+            ref_name = "StudyUrls"
+
+        self = serializers.SerializerMethodField()
+        overlay = serializers.SerializerMethodField()
+        chart = serializers.SerializerMethodField()
+        fhir = serializers.SerializerMethodField()
+
+        def _url(self, name: str, study: Study) -> str:
+            path = reverse(f"api:{name}", kwargs={"study_id": study.pk})
+            return self.context["request"].build_absolute_uri(path)
+
+        @extend_schema_field(OpenApiTypes.URI)
+        def get_self(self, study: Study) -> str:
+            return self._url("study-detail", study)
+
+        @extend_schema_field(_NULLABLE_URI)
+        def get_overlay(self, study: Study) -> str | None:
+            report = getattr(study, "report", None)
+            return self._url("study-overlay", study) if report and report.overlay else None
+
+        @extend_schema_field(_NULLABLE_URI)
+        def get_chart(self, study: Study) -> str | None:
+            report = getattr(study, "report", None)
+            return self._url("study-chart", study) if report and report.chart else None
+
+        @extend_schema_field(_NULLABLE_URI)
+        def get_fhir(self, study: Study) -> str | None:
+            return self._url("study-fhir", study) if hasattr(study, "report") else None
+
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Study.Status.choices)
+    failure_reason = serializers.CharField(help_text="Why the assessment failed, in words.")
+    sex = serializers.ChoiceField(choices=Sex.choices)
+    birth_date = serializers.DateField(allow_null=True)
+    exam_date = serializers.DateField(allow_null=True)
+    chronological_age_months = serializers.FloatField(allow_null=True)
+    source_format = serializers.CharField(help_text="`PNG`, `JPEG` or `DICOM`, sniffed.")
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    urls = UrlsOutput(source="*")
+    report = AssessmentField(source="report.assessment", allow_null=True)
+    review = ReviewOutput(source="report.review", allow_null=True)
+
+
+class StudyPagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 500
+
+
+class StudyListCreateApi(ApiView, GenericAPIView):
+    """``/api/v1/studies/``: list the institution's studies, or submit a radiograph."""
+
+    pagination_class = StudyPagination
+    parser_classes = [MultiPartParser]
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=Study.Status.choices, required=False)
+        accession_number = serializers.CharField(required=False, max_length=64)
+        created_after = serializers.DateTimeField(
+            required=False, help_text="Created at or after (ISO 8601)."
+        )
+        created_before = serializers.DateTimeField(
+            required=False, help_text="Created before (ISO 8601)."
+        )
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "StudyUpload"
+
+        image = serializers.FileField(help_text="PNG, JPEG or DICOM; the type is sniffed.")
+        sex = serializers.ChoiceField(
+            choices=Sex.choices, required=False, help_text="Required unless in the DICOM tags."
+        )
+        birth_date = serializers.DateField(required=False)
+        exam_date = serializers.DateField(required=False)
+        chronological_age_months = serializers.FloatField(
+            required=False, min_value=0, max_value=240
+        )
+        accession_number = serializers.CharField(required=False, max_length=64)
+        patient_id = serializers.CharField(required=False, max_length=64)
+
+    @extend_schema(
+        operation_id="studies_list",
+        summary="List the institution's studies",
+        description="Newest first, paginated by `limit` and `offset`.",
+        tags=["studies"],
+        parameters=[FilterSerializer],
+        responses={200: StudyOutput(many=True), **_errors(400)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        studies = study_api_list(user=request.user, **filters.validated_data)
+        page = self.paginate_queryset(studies)
+        return self.get_paginated_response(
+            StudyOutput(page, many=True, context={"request": request}).data
+        )
+
+    @extend_schema(
+        operation_id="studies_create",
+        summary="Submit a hand radiograph",
+        description=(
+            "Stores the image and queues its assessment; poll the study's URL until `status` is "
+            "`done` or `failed`. Nothing is stored when the request is rejected."
+        ),
+        tags=["studies"],
+        request={"multipart/form-data": InputSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description=(
+                    "Any string up to 255 characters; a repeated key returns the first study "
+                    "(200) instead of creating another."
+                ),
+            )
+        ],
+        responses={
+            201: OpenApiResponse(StudyOutput, description="Stored and queued for assessment."),
+            200: OpenApiResponse(
+                StudyOutput, description="A repeated Idempotency-Key or accession number."
+            ),
+            **_errors(400, 403, 413, 415),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+            raise serializers.ValidationError(
+                {"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]}
+            )
+        fields = dict(data.validated_data)
+        image = fields.pop("image")
+        previous = study_previous_submission(
+            user=request.user,
+            idempotency_key=key,
+            accession_number=fields.get("accession_number", ""),
+        )
+        if previous is not None:
+            return self._study_response(request, previous, status.HTTP_200_OK)
+        try:
+            study = study_create(user=request.user, file=image, idempotency_key=key, **fields)
+        except MissingSex as error:
+            raise serializers.ValidationError({"sex": [str(error)]}) from error
+        except IntegrityError:
+            # The same key raced in from a parallel request: answer with the winner.
+            study = study_previous_submission(user=request.user, idempotency_key=key)
+            if study is None:
+                raise
+            return self._study_response(request, study, status.HTTP_200_OK)
+        return self._study_response(request, study, status.HTTP_201_CREATED)
+
+    @staticmethod
+    def _study_response(request: Request, study: Study, code: int) -> Response:
+        body = StudyOutput(study, context={"request": request}).data
+        return Response(body, status=code, headers={"Location": body["urls"]["self"]})
+
+
+class StudyDetailApi(ApiView):
+    """``/api/v1/studies/{id}/``: status, and once done the report and its review."""
+
+    @extend_schema(
+        operation_id="studies_retrieve",
+        summary="A study: status, report and review",
+        description=(
+            "`report` is the assessment exactly as `boneage assess --json` prints it, once "
+            "`status` is `done`; `review` is the clinician's sign-off, once signed."
+        ),
+        tags=["studies"],
+        parameters=[STUDY_ID],
+        responses={200: StudyOutput, **_errors(404)},
+    )
+    def get(self, request: Request, study_id: int) -> Response:
+        study = study_get(user=request.user, study_id=study_id)
+        return Response(StudyOutput(study, context={"request": request}).data)
+
+
+class StudyImageApi(ApiView):
+    """A PNG of a done study: the segmentation overlay or the bone-age chart."""
+
+    kind = ""
+
+    @extend_schema(
+        summary="An image of the report (PNG)",
+        tags=["studies"],
+        parameters=[STUDY_ID],
+        responses={
+            (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, description="PNG image."),
+            **_errors(404),
+        },
+    )
+    def get(self, request: Request, study_id: int) -> FileResponse:
+        stored = study_file(user=request.user, study_id=study_id, kind=self.kind)
+        return FileResponse(stored.open("rb"), content_type="image/png")
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="studies_overlay",
+        description="The radiograph as assessed, with the segmented bones drawn over it.",
+    )
+)
+class StudyOverlayApi(StudyImageApi):
+    kind = "overlay"
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="studies_chart",
+        description="Bone age against chronological age, with the ±2 SD normal band.",
+    )
+)
+class StudyChartApi(StudyImageApi):
+    kind = "chart"
+
+
+class FhirJSONRenderer(JSONRenderer):
+    media_type = "application/fhir+json"
+    format = "fhir"
+
+
+class StudyFhirApi(ApiView):
+    """``/api/v1/studies/{id}/fhir/``: the report as a FHIR R4 DiagnosticReport."""
+
+    renderer_classes = [FhirJSONRenderer, JSONRenderer]
+
+    class FilterSerializer(serializers.Serializer):
+        accession_number = serializers.CharField(
+            required=False,
+            max_length=64,
+            help_text="Echoed into the report's identifier if it matches the stored one.",
+        )
+        patient_id = serializers.CharField(
+            required=False,
+            max_length=64,
+            help_text="Echoed into the report's subject if it matches the stored one.",
+        )
+
+    @extend_schema(
+        operation_id="studies_fhir",
+        summary="The report as a FHIR R4 DiagnosticReport",
+        tags=["fhir"],
+        parameters=[STUDY_ID, FilterSerializer],
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description=(
+                    "FHIR R4 DiagnosticReport (LOINC 85151-9) with contained Observations; "
+                    "status `preliminary` until a clinician signs it, then `final`."
+                ),
+                examples=[
+                    OpenApiExample(
+                        "DiagnosticReport",
+                        value={"resourceType": "DiagnosticReport", "status": "preliminary"},
+                    )
+                ],
+            ),
+            **_errors(400, 404, 409),
+        },
+    )
+    def get(self, request: Request, study_id: int) -> Response:
+        identifiers = self.FilterSerializer(data=request.query_params)
+        identifiers.is_valid(raise_exception=True)
+        study = study_get(user=request.user, study_id=study_id)
+        context = study_fhir_context(study=study, **identifiers.validated_data)
+        report = diagnostic_report(study.report.assessment, context)
+        return Response(json.loads(report.model_dump_json()))

@@ -1,0 +1,99 @@
+"""Reads that only the API makes, built on the institution scoping of ``clinic.selectors``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from clinic.errors import InvalidStudyData, ReportNotReady
+from clinic.fhir import ReportContext, SignOff
+from clinic.identifiers import identifier_hmac
+from clinic.models import Study
+from clinic.selectors import studies_visible_to
+
+
+def study_previous_submission(
+    *, user: AbstractBaseUser, idempotency_key: str = "", accession_number: str = ""
+) -> Study | None:
+    """The study a repeated submission refers to, or None for a new one.
+
+    A repeated ``Idempotency-Key`` of the same user (the key's scope in the database), else a
+    repeated accession number in the user's institution: an accession number names one
+    examination, so a second upload under it is a retry, not a new study.
+    """
+    if idempotency_key:
+        study = Study.objects.filter(uploaded_by=user, idempotency_key=idempotency_key).first()
+        if study is not None:
+            return study
+    hashed = identifier_hmac(accession_number)
+    if hashed:
+        return studies_visible_to(user).filter(accession_number_hmac=hashed).first()
+    return None
+
+
+def study_api_list(
+    *,
+    user: AbstractBaseUser,
+    status: str = "",
+    accession_number: str = "",
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> QuerySet[Study]:
+    """The user's studies, newest first, filtered by status, accession number and creation time.
+
+    ``created_after`` is inclusive, ``created_before`` exclusive, so consecutive windows neither
+    overlap nor miss a study.
+    """
+    studies = studies_visible_to(user).select_related("report", "report__review__reviewer")
+    if status:
+        studies = studies.filter(status=status)
+    hashed = identifier_hmac(accession_number)
+    if hashed:
+        studies = studies.filter(accession_number_hmac=hashed)
+    if created_after:
+        studies = studies.filter(created_at__gte=created_after)
+    if created_before:
+        studies = studies.filter(created_at__lt=created_before)
+    return studies.order_by("-created_at", "-pk")
+
+
+def study_fhir_context(
+    *, study: Study, accession_number: str = "", patient_id: str = ""
+) -> ReportContext:
+    """What the FHIR report of a done study needs beside its assessment.
+
+    The clinic keeps identifiers only as keyed hashes, so a caller who wants them in the report
+    gives them and they are echoed only if they match the study's (``InvalidStudyData``
+    otherwise); ``ReportNotReady`` until the study has a report.
+    """
+    report = getattr(study, "report", None)
+    if report is None:
+        raise ReportNotReady(f"Study {study.pk} has no report yet (status: {study.status}).")
+    for value, stored, words in (
+        (accession_number, study.accession_number_hmac, "accession number"),
+        (patient_id, study.patient_id_hmac, "patient ID"),
+    ):
+        if value and identifier_hmac(value) != stored:
+            raise InvalidStudyData(f"The {words} does not match this study's.")
+    review = getattr(report, "review", None)
+    sign_off = (
+        SignOff(
+            reviewer=review.reviewer.get_username(),
+            decision=review.decision,
+            bone_age_months=review.bone_age_months,
+            signed_at=review.signed_at,
+            reason=review.reason,
+        )
+        if review is not None
+        else None
+    )
+    return ReportContext(
+        report_id=f"boneage-study-{study.pk}",
+        issued=review.signed_at if review is not None else report.created_at,
+        exam_date=study.exam_date,
+        accession_number=accession_number or None,
+        patient_id=patient_id or None,
+        sign_off=sign_off,
+    )

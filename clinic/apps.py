@@ -1,0 +1,11 @@
+"""Django app configuration of the clinic."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class ClinicConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "clinic"
+    verbose_name = "Bone-age clinic"

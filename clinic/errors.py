@@ -1,0 +1,29 @@
+"""Typed errors of the clinic, in the engine's hierarchy so the edges treat them alike.
+
+Every ``InputError`` is the uploader's to fix (a form error, HTTP 400); the others are states of
+the workflow that a page or an API answers with a clear sentence.
+"""
+
+from __future__ import annotations
+
+from boneage.errors import BoneAgeError, InputError
+
+
+class UploadTooLarge(InputError):
+    """The file is larger than ``BONEAGE_MAX_UPLOAD_BYTES``."""
+
+
+class InvalidStudyData(InputError):
+    """The data given with the file are inconsistent (an exam before birth, a negative age)."""
+
+
+class AlreadySigned(BoneAgeError):
+    """The report already carries a review; a second sign-off would hide the first."""
+
+
+class ReviewReasonRequired(BoneAgeError):
+    """A corrected bone age needs the reason for the correction."""
+
+
+class ReportNotReady(BoneAgeError):
+    """The study has no report yet (queued, running or failed)."""

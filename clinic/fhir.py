@@ -1,0 +1,313 @@
+"""A FHIR R4 DiagnosticReport of one bone-age assessment, for hospital systems.
+
+Most hospital FHIR servers speak R4; ``fhir.resources`` ships no plain R4 package but R4B, whose
+DiagnosticReport and Observation are wire-compatible with R4 for every element used here, so the
+resource is built and validated with :mod:`fhir.resources.R4B`.
+
+Shape: one ``DiagnosticReport`` whose ``result`` points to ``contained`` Observations, one per
+estimate (multi-step, end-to-end), each with its own contained ``Device`` naming the exact model
+versions. Codes:
+
+- LOINC 85151-9 "XR Bone age" on the report and on every estimate (the quantitative result; the
+  code the SMART on FHIR growth-chart app asks for first), value in UCUM ``mo`` (months).
+- The estimate's prediction interval is a ``component`` with a ``valueRange``: it is the
+  uncertainty of this estimate, not a normal range, so it does not belong in ``referenceRange``.
+- ``referenceRange`` holds what that element means: the normal band of bone age for this child,
+  chronological age ± 2 SD of skeletal age (Greulich & Pyle 1959, :mod:`boneage.chronological`),
+  present only when the chronological age is known, with the category as ``interpretation``
+  (v3 ObservationInterpretation L / N / H).
+- A path that gave no estimate is an Observation with ``dataAbsentReason`` and the reason.
+
+Everything here is a pure function of the assessment dictionary (``Assessment.to_dict()``, see
+docs/architecture.md) and of a few study facts, so a stored report always renders the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from fhir.resources.R4B.diagnosticreport import DiagnosticReport
+
+from boneage.chronological import SDS_LIMIT, bone_age_sd_months
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+BONE_AGE_CODE = {
+    "coding": [{"system": LOINC, "code": "85151-9", "display": "XR Bone age"}],
+    "text": "Bone age",
+}
+_RADIOLOGY = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/v2-0074",
+            "code": "RAD",
+            "display": "Radiology",
+        }
+    ]
+}
+_IMAGING = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "imaging",
+            "display": "Imaging",
+        }
+    ]
+}
+_ACCESSION = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+            "code": "ACSN",
+            "display": "Accession ID",
+        }
+    ]
+}
+_INTERPRETATION = {
+    "delayed": ("L", "Low"),
+    "within normal": ("N", "Normal"),
+    "advanced": ("H", "High"),
+}
+_PATHS = {
+    "multistep": (
+        "Multi-step bone age",
+        "U-Net segmentation of the hand bones, per-bone measurements, sex-specific reference table",
+    ),
+    "endtoend": (
+        "End-to-end bone age",
+        "Convolutional network regression from the whole image and sex, calibrated interval",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """A clinician's review: the bone age accepted as estimated, or corrected with a reason."""
+
+    reviewer: str
+    decision: str
+    bone_age_months: float
+    signed_at: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """The study facts a DiagnosticReport needs beside the assessment.
+
+    Until ``sign_off`` is given every status is "preliminary"; once signed the report is "final"
+    and carries a third Observation, the reviewed bone age. ``issued`` must carry a time zone
+    (FHIR ``instant``). Identifiers are given only by a caller who knows them: the clinic keeps
+    them as keyed hashes and cannot read them back.
+    """
+
+    report_id: str
+    issued: datetime
+    exam_date: date | None = None
+    accession_number: str | None = None
+    patient_id: str | None = None
+    sign_off: SignOff | None = None
+
+
+def diagnostic_report(assessment: Mapping[str, Any], context: ReportContext) -> DiagnosticReport:
+    """Build and validate the DiagnosticReport; ``.model_dump_json()`` gives the wire form."""
+    status = "final" if context.sign_off else "preliminary"
+    contained: list[dict[str, Any]] = []
+    results: list[dict[str, str]] = []
+    if context.sign_off:
+        contained.append(_reviewed_observation(assessment, context, context.sign_off))
+        results.append({"reference": "#reviewed", "display": "Reviewed bone age"})
+    for path in _PATHS:
+        if path not in assessment:
+            continue
+        contained.extend(_observation_and_device(path, assessment, context, status))
+        results.append({"reference": f"#{path}", "display": _PATHS[path][0]})
+    report: dict[str, Any] = {
+        "resourceType": "DiagnosticReport",
+        "id": context.report_id,
+        "status": status,
+        "category": [_RADIOLOGY],
+        "code": BONE_AGE_CODE,
+        "issued": context.issued.isoformat(),
+        "contained": contained,
+        "result": results,
+        "conclusion": conclusion(assessment, context),
+    }
+    if context.accession_number:
+        report["identifier"] = [{"type": _ACCESSION, "value": context.accession_number}]
+    if context.exam_date:
+        report["effectiveDateTime"] = context.exam_date.isoformat()
+    if context.patient_id:
+        report["subject"] = _subject(context.patient_id)
+    if context.sign_off:
+        report["resultsInterpreter"] = [{"display": context.sign_off.reviewer}]
+    return DiagnosticReport.model_validate(report)
+
+
+def conclusion(assessment: Mapping[str, Any], context: ReportContext) -> str:
+    """The report's conclusion in words: both estimates, their agreement, the reviewer's comment."""
+    sentences = []
+    for path, (label, _method) in _PATHS.items():
+        estimate = assessment.get(path) or {}
+        if "age_months" in estimate:
+            low, high = estimate["interval_months"]
+            sentences.append(
+                f"{label}: {estimate['age_months']:.1f} months (interval {low:.1f}–{high:.1f})."
+            )
+        elif "rejected" in estimate:
+            sentences.append(f"{label}: no estimate ({estimate['rejected']}).")
+    agreement = assessment.get("agreement") or {}
+    if agreement.get("reason"):
+        sentences.append(str(agreement["reason"]))
+    if agreement.get("flag_for_review"):
+        sentences.append("Flagged for review.")
+    chronological = assessment.get("chronological")
+    if chronological:
+        sentences.append(
+            f"Chronological age {chronological['age_months']:.1f} months: "
+            f"{chronological['category']} (SDS {chronological['sds']:+.2f})."
+        )
+    sign_off = context.sign_off
+    if sign_off:
+        sentences.append(
+            f"Reviewed by {sign_off.reviewer}: {sign_off.decision}, bone age "
+            f"{sign_off.bone_age_months:.1f} months"
+            + (f" ({sign_off.reason})." if sign_off.reason else ".")
+        )
+    return " ".join(sentences)
+
+
+def _reviewed_observation(
+    assessment: Mapping[str, Any], context: ReportContext, sign_off: SignOff
+) -> dict[str, Any]:
+    """The bone age the clinician signed: the result a receiving system should file."""
+    observation: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": "reviewed",
+        "status": "final",
+        "category": [_IMAGING],
+        "code": BONE_AGE_CODE,
+        "issued": sign_off.signed_at.isoformat(),
+        "performer": [{"display": sign_off.reviewer}],
+        "valueQuantity": _months(sign_off.bone_age_months),
+        "method": {"text": f"Clinician review of the automated estimates: {sign_off.decision}"},
+        "derivedFrom": [{"reference": f"#{path}"} for path in _PATHS if path in assessment],
+        **_reference_range(assessment),
+    }
+    if sign_off.reason:
+        observation["note"] = [{"text": sign_off.reason}]
+    _add_study_facts(observation, context)
+    return observation
+
+
+def _observation_and_device(
+    path: str, assessment: Mapping[str, Any], context: ReportContext, status: str
+) -> list[dict[str, Any]]:
+    """The Observation of one estimate and the Device that names its model versions."""
+    label, method = _PATHS[path]
+    estimate = assessment[path]
+    device_id = f"{path}-device"
+    observation: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": path,
+        "status": status,
+        "category": [_IMAGING],
+        "code": BONE_AGE_CODE,
+        "issued": context.issued.isoformat(),
+        "method": {"text": method},
+        "device": {"reference": f"#{device_id}", "display": label},
+    }
+    _add_study_facts(observation, context)
+    if "age_months" in estimate:
+        low, high = estimate["interval_months"]
+        observation["valueQuantity"] = _months(estimate["age_months"])
+        observation["component"] = [
+            {
+                "code": {"text": "Bone age prediction interval"},
+                "valueRange": {"low": _months(low), "high": _months(high)},
+            }
+        ]
+        observation.update(_reference_range(assessment))
+    else:
+        observation["dataAbsentReason"] = {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                    "code": "error",
+                    "display": "Error",
+                }
+            ],
+            "text": str(estimate.get("rejected", "no estimate")),
+        }
+    if estimate.get("note"):
+        observation["note"] = [{"text": str(estimate["note"])}]
+    models = estimate.get("model") or {}
+    device = {
+        "resourceType": "Device",
+        "id": device_id,
+        "deviceName": [{"name": f"boneage {label.lower()}", "type": "user-friendly-name"}],
+        "type": {"text": "Bone age estimation software"},
+        "version": [
+            {"type": {"text": role}, "value": str(version)} for role, version in models.items()
+        ],
+    }
+    return [observation, device]
+
+
+def _add_study_facts(observation: dict[str, Any], context: ReportContext) -> None:
+    """When and whose: the exam date and the patient, where known."""
+    if context.exam_date:
+        observation["effectiveDateTime"] = context.exam_date.isoformat()
+    if context.patient_id:
+        observation["subject"] = _subject(context.patient_id)
+
+
+def _reference_range(assessment: Mapping[str, Any]) -> dict[str, Any]:
+    """Normal band (chronological age ± 2 SD) and the category, when the age is known."""
+    chronological = assessment.get("chronological")
+    sex = (assessment.get("input") or {}).get("sex")
+    if not chronological or sex not in ("F", "M"):
+        return {}
+    age = float(chronological["age_months"])
+    half_width = SDS_LIMIT * float(bone_age_sd_months(age, sex))
+    code, display = _INTERPRETATION[chronological["category"]]
+    return {
+        "referenceRange": [
+            {
+                "low": _months(max(age - half_width, 0.0)),
+                "high": _months(age + half_width),
+                "age": {"low": _months(age), "high": _months(age)},
+                "text": (
+                    f"Chronological age ± {SDS_LIMIT:g} SD of skeletal age "
+                    "(Greulich & Pyle 1959 standard deviations)"
+                ),
+            }
+        ],
+        "interpretation": [
+            {
+                "coding": [
+                    {
+                        "system": (
+                            "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+                        ),
+                        "code": code,
+                        "display": display,
+                    }
+                ],
+                "text": chronological["category"],
+            }
+        ],
+    }
+
+
+def _months(value: float) -> dict[str, Any]:
+    """A UCUM quantity in months, to 0.1 month."""
+    return {"value": round(float(value), 1), "unit": "mo", "system": UCUM, "code": "mo"}
+
+
+def _subject(patient_id: str) -> dict[str, Any]:
+    """A logical reference by the institution's patient identifier (no Patient resource here)."""
+    return {"type": "Patient", "identifier": {"value": patient_id}}

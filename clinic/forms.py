@@ -1,0 +1,72 @@
+"""Forms of the pages: they parse what the browser sends; the services decide what is valid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from clinic.models import Sex
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """A file field that accepts several files (Django's documented recipe)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)]
+
+
+class UploadForm(forms.Form):
+    """One or several radiographs of the same child with what is known about the child.
+
+    Empty fields are read from the DICOM tags by the service; the page shows those tags for
+    confirmation before submitting.
+    """
+
+    files = MultipleFileField(label="Radiographs (PNG, JPEG or DICOM)")
+    sex = forms.ChoiceField(
+        choices=[("", "from the DICOM tags"), *Sex.choices], required=False, label="Sex"
+    )
+    birth_date = forms.DateField(
+        required=False, label="Date of birth", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    exam_date = forms.DateField(
+        required=False, label="Exam date", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    chronological_age_months = forms.FloatField(
+        required=False, min_value=0, label="or chronological age (months)"
+    )
+    patient_id = forms.CharField(required=False, max_length=64, label="Patient ID")
+    accession_number = forms.CharField(required=False, max_length=64, label="Accession number")
+
+    def study_fields(self) -> dict[str, Any]:
+        """The keyword arguments of ``services.study_create`` other than user and file."""
+        data = self.cleaned_data
+        return {
+            "sex": data["sex"] or None,
+            "birth_date": data["birth_date"],
+            "exam_date": data["exam_date"],
+            "chronological_age_months": data["chronological_age_months"],
+            "patient_id": data["patient_id"],
+            "accession_number": data["accession_number"],
+        }
+
+
+class ReviewForm(forms.Form):
+    """Sign-off: empty bone age accepts the estimate; a corrected one needs its reason."""
+
+    corrected_age_months = forms.FloatField(
+        required=False, min_value=0, max_value=240, label="Corrected bone age (months)"
+    )
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,178 @@
+"""Data of the clinic: institutions, their users, studies, reports and reviews.
+
+Only data and invariants here (STYLE.md): every change goes through ``clinic.services``, every
+read that a user makes through ``clinic.selectors`` (which scope by institution).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+
+class Institution(models.Model):
+    """A hospital or practice: the unit of data separation. No study is ever shown across it."""
+
+    name = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """The one institution a user works for."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    )
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="memberships"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.institution}"
+
+
+class Sex(models.TextChoices):
+    FEMALE = "F", "female"
+    MALE = "M", "male"
+
+
+class Study(models.Model):
+    """One uploaded hand radiograph and what is known about the child.
+
+    The original is stored under its SHA-256 (``originals/ab/abcd….ext``): identical uploads share
+    one file. Patient ID and accession number are kept only as keyed HMACs (``clinic.identifiers``),
+    enough to find a study by them, never to read them back.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
+
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="studies")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="studies"
+    )
+    original = models.FileField(max_length=255)
+    original_sha256 = models.CharField(max_length=64, db_index=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    source_format = models.CharField(max_length=16)
+    sex = models.CharField(max_length=1, choices=Sex.choices)
+    birth_date = models.DateField(null=True, blank=True)
+    exam_date = models.DateField(null=True, blank=True)
+    chronological_age_months = models.FloatField(null=True, blank=True)
+    patient_id_hmac = models.CharField(max_length=64, blank=True, db_index=True)
+    accession_number_hmac = models.CharField(max_length=64, blank=True, db_index=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    failure_reason = models.TextField(blank=True)
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "studies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["uploaded_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="study_unique_idempotency_key_per_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(chronological_age_months__isnull=True)
+                | Q(chronological_age_months__gte=0),
+                name="study_chronological_age_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Study {self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED}
+
+
+class Report(models.Model):
+    """The assessment of a study: the full JSON contract plus the fields admins filter on.
+
+    ``assessment`` is ``boneage.assess.Assessment.to_dict()`` verbatim; the other fields are copies
+    of parts of it, kept as columns so that lists can filter and sort on them.
+    """
+
+    class Category(models.TextChoices):
+        DELAYED = "delayed", "delayed"
+        NORMAL = "within normal", "within normal"
+        ADVANCED = "advanced", "advanced"
+
+    study = models.OneToOneField(Study, on_delete=models.CASCADE, related_name="report")
+    assessment = models.JSONField()
+    schema_version = models.PositiveSmallIntegerField()
+    model_versions = models.JSONField(default=dict)
+    multistep_age_months = models.FloatField(null=True, blank=True)
+    endtoend_age_months = models.FloatField(null=True, blank=True)
+    agree = models.BooleanField(null=True)
+    flag_for_review = models.BooleanField(default=False, db_index=True)
+    category = models.CharField(max_length=16, choices=Category.choices, blank=True)
+    overlay = models.FileField(max_length=255, blank=True)
+    chart = models.FileField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-flag_for_review", "created_at"]
+
+    def __str__(self) -> str:
+        return f"Report of study {self.study_id}"
+
+    @property
+    def is_signed(self) -> bool:
+        return hasattr(self, "review")
+
+    @property
+    def estimate_months(self) -> float | None:
+        """The mean of the estimates the engine gave (what accepting a report records)."""
+        ages = [a for a in (self.multistep_age_months, self.endtoend_age_months) if a is not None]
+        return sum(ages) / len(ages) if ages else None
+
+
+class Review(models.Model):
+    """A clinician's sign-off: the bone age accepted as estimated, or corrected with a reason."""
+
+    class Decision(models.TextChoices):
+        ACCEPTED = "accepted", "accepted"
+        CORRECTED = "corrected", "corrected"
+
+    report = models.OneToOneField(Report, on_delete=models.CASCADE, related_name="review")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
+    )
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    bone_age_months = models.FloatField()
+    reason = models.TextField(blank=True)
+    signed_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decision="accepted") | ~Q(reason=""),
+                name="review_correction_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(bone_age_months__gte=0), name="review_bone_age_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} by {self.reviewer} ({self.bone_age_months:.1f} mo)"

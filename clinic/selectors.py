@@ -1,0 +1,107 @@
+"""Every read a user makes of the clinic's data, scoped to the user's institution here, once.
+
+Views, the REST API and downloads go through these functions; a study of another institution is
+simply not in the querysets they return, so asking for it is a 404, never a 403 that would confirm
+that it exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from clinic.identifiers import identifier_hmac
+from clinic.models import Report, Study
+
+
+def studies_visible_to(user: AbstractBaseUser) -> QuerySet[Study]:
+    """The studies of the user's institution; none for a user without one."""
+    membership = getattr(user, "membership", None) if user.is_authenticated else None
+    if membership is None:
+        return Study.objects.none()
+    return Study.objects.filter(institution_id=membership.institution_id)
+
+
+def study_list(
+    *, user: AbstractBaseUser, search: str = "", status: str = "", ids: list[int] | None = None
+) -> QuerySet[Study]:
+    """The user's studies, newest first, optionally filtered.
+
+    ``search`` matches a study number exactly or a patient ID / accession number through their
+    HMACs (exact value only: the identifiers themselves are not stored); ``status`` is one of
+    ``Study.Status``; ``ids`` keeps only those studies (the batch just uploaded).
+    """
+    studies = studies_visible_to(user).select_related("report", "report__review", "uploaded_by")
+    if ids is not None:
+        studies = studies.filter(pk__in=ids)
+    if status:
+        studies = studies.filter(status=status)
+    search = search.strip()
+    if search:
+        hashed = identifier_hmac(search)
+        match = Q(patient_id_hmac=hashed) | Q(accession_number_hmac=hashed)
+        if search.isdigit():
+            match |= Q(pk=int(search))
+        studies = studies.filter(match)
+    return studies
+
+
+def study_get(*, user: AbstractBaseUser, study_id: int) -> Study:
+    """One of the user's studies; ``Http404`` for a study that is not the user's to see."""
+    study = (
+        studies_visible_to(user)
+        .select_related("report", "report__review", "report__review__reviewer", "uploaded_by")
+        .filter(pk=study_id)
+        .first()
+    )
+    if study is None:
+        raise Http404("No such study")
+    return study
+
+
+def study_file(*, user: AbstractBaseUser, study_id: int, kind: str) -> Any:
+    """The stored file ``kind`` ("original", "overlay", "chart") of one of the user's studies.
+
+    ``Http404`` when the study is not the user's or the file does not exist (yet).
+    """
+    study = study_get(user=user, study_id=study_id)
+    if kind == "original":
+        field = study.original
+    elif kind in {"overlay", "chart"} and hasattr(study, "report"):
+        field = getattr(study.report, kind)
+    else:
+        raise Http404("No such file")
+    if not field:
+        raise Http404("No such file")
+    return field
+
+
+def review_queue(*, user: AbstractBaseUser | None = None) -> QuerySet[Report]:
+    """Unsigned reports, flagged ones first, then oldest first; scoped to ``user`` when given."""
+    reports = Report.objects.filter(review__isnull=True).select_related("study")
+    if user is not None and not user.is_superuser:
+        reports = reports.filter(study__in=studies_visible_to(user))
+    return reports.order_by("-flag_for_review", "created_at")
+
+
+def upload_tags(*, file: Any) -> dict[str, Any]:
+    """What a dropped file says about the child, for the upload page to show for confirmation.
+
+    Decodes the file with ``boneage.io.read_radiograph`` (raising its ``InputError``s), so a file
+    the tags come back for is also one the upload will accept.
+    """
+    from boneage.io import read_radiograph
+
+    radiograph = read_radiograph(file.read())
+    return {
+        "source_format": radiograph.source_format,
+        "sex": radiograph.sex,
+        "birth_date": radiograph.birth_date.isoformat() if radiograph.birth_date else None,
+        "exam_date": radiograph.study_date.isoformat() if radiograph.study_date else None,
+        "age_months": radiograph.age_months,
+        "laterality": radiograph.laterality,
+        "spacing_mm": list(radiograph.spacing_mm) if radiograph.spacing_mm else None,
+    }

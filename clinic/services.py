@@ -1,0 +1,285 @@
+"""Everything that changes the clinic's data: create a study, assess it, sign its report.
+
+Called by the web views, the REST API, the admin and the Celery task alike (STYLE.md, HackSoft
+styleguide): keyword-only arguments, typed errors, one transaction per change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image
+
+from boneage.errors import BoneAgeError, MissingSex
+from clinic.errors import (
+    AlreadySigned,
+    InvalidStudyData,
+    ReviewReasonRequired,
+    UploadTooLarge,
+)
+from clinic.identifiers import identifier_hmac
+from clinic.models import Report, Review, Study
+
+_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "DICOM": "dcm"}
+# Mean Gregorian month (365.25 / 12 days): the unit of every age in the engine's contract.
+DAYS_PER_MONTH = 30.4375
+
+
+def age_in_months(birth_date: date, exam_date: date) -> float:
+    """Chronological age in months between two dates (mean Gregorian months)."""
+    return (exam_date - birth_date).days / DAYS_PER_MONTH
+
+
+def _institution_of(user: AbstractBaseUser) -> Any:
+    membership = getattr(user, "membership", None)
+    if membership is None:
+        raise PermissionDenied("this user belongs to no institution")
+    return membership.institution
+
+
+def _resolve_age(
+    *,
+    birth_date: date | None,
+    exam_date: date | None,
+    chronological_age_months: float | None,
+    age_from_file: float | None,
+) -> float | None:
+    if birth_date and exam_date and exam_date < birth_date:
+        raise InvalidStudyData("The exam date is before the date of birth.")
+    if chronological_age_months is not None:
+        if chronological_age_months < 0:
+            raise InvalidStudyData("The chronological age cannot be negative.")
+        return float(chronological_age_months)
+    if birth_date and exam_date:
+        return age_in_months(birth_date, exam_date)
+    return age_from_file
+
+
+def _store_original(data: bytes, source_format: str) -> tuple[str, str]:
+    """Save the bytes under their SHA-256 (once) and return (storage name, hex digest)."""
+    digest = hashlib.sha256(data).hexdigest()
+    name = f"originals/{digest[:2]}/{digest}.{_EXTENSIONS.get(source_format, 'bin')}"
+    if not default_storage.exists(name):
+        name = default_storage.save(name, ContentFile(data))
+    return name, digest
+
+
+def study_create(
+    *,
+    user: AbstractBaseUser,
+    file: File,
+    sex: str | None = None,
+    birth_date: date | None = None,
+    exam_date: date | None = None,
+    chronological_age_months: float | None = None,
+    patient_id: str = "",
+    accession_number: str = "",
+    idempotency_key: str = "",
+) -> Study:
+    """Validate an upload, store it and queue its assessment; return the (queued) study.
+
+    Everything is checked before anything is stored: the size against
+    ``BONEAGE_MAX_UPLOAD_BYTES`` (``UploadTooLarge``), the type sniffed from the bytes and the
+    pixels decoded by ``boneage.io.read_radiograph`` (its ``InputError`` subclasses), sex given
+    or in the DICOM tags (``MissingSex``), dates consistent (``InvalidStudyData``). Values not
+    given are taken from the file's tags. The chronological age is the one given, else the one
+    from the two dates, else the one from the tags, else unknown. With a non-empty
+    ``idempotency_key`` an earlier study of this user with the same key is returned instead.
+    The assessment is enqueued only once the transaction commits.
+    """
+    from boneage.io import read_radiograph
+    from clinic.tasks import assess_study
+
+    institution = _institution_of(user)
+    if idempotency_key:
+        existing = Study.objects.filter(uploaded_by=user, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    size = file.size if file.size is not None else 0
+    if size > settings.BONEAGE_MAX_UPLOAD_BYTES:
+        limit_mib = settings.BONEAGE_MAX_UPLOAD_BYTES / 2**20
+        raise UploadTooLarge(f"The file is larger than the {limit_mib:.0f} MiB limit.")
+    file.seek(0)
+    data = file.read()
+    radiograph = read_radiograph(data)
+    sex = sex or radiograph.sex
+    if sex not in {"F", "M"}:
+        raise MissingSex("Sex is needed (both estimates are sex-specific) and the file has none.")
+    birth_date = birth_date or radiograph.birth_date
+    exam_date = exam_date or radiograph.study_date
+    age = _resolve_age(
+        birth_date=birth_date,
+        exam_date=exam_date,
+        chronological_age_months=chronological_age_months,
+        age_from_file=radiograph.age_months,
+    )
+    name, digest = _store_original(data, radiograph.source_format)
+    with transaction.atomic():
+        study = Study.objects.create(
+            institution=institution,
+            uploaded_by=user,
+            original=name,
+            original_sha256=digest,
+            original_name=(getattr(file, "name", "") or "")[-255:],
+            source_format=radiograph.source_format,
+            sex=sex,
+            birth_date=birth_date,
+            exam_date=exam_date,
+            chronological_age_months=age,
+            patient_id_hmac=identifier_hmac(patient_id),
+            accession_number_hmac=identifier_hmac(accession_number),
+            idempotency_key=idempotency_key,
+        )
+        assess_study.delay_on_commit(study.pk)
+    return study
+
+
+def _png(pixels: Any) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _replace_file(name: str, data: bytes) -> str:
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    return default_storage.save(name, ContentFile(data))
+
+
+def _report_fields(assessment: dict[str, Any]) -> dict[str, Any]:
+    """The filterable columns of a report, copied from the assessment JSON."""
+    multistep = assessment.get("multistep") or {}
+    endtoend = assessment.get("endtoend") or {}
+    agreement = assessment.get("agreement") or {}
+    rejected = "rejected" in multistep or "rejected" in endtoend
+    return {
+        "schema_version": assessment.get("schema_version", 1),
+        "model_versions": {**multistep.get("model", {}), **endtoend.get("model", {})},
+        "multistep_age_months": multistep.get("age_months"),
+        "endtoend_age_months": endtoend.get("age_months"),
+        "agree": agreement.get("agree"),
+        "flag_for_review": bool(agreement.get("flag_for_review")) or rejected,
+        "category": (assessment.get("chronological") or {}).get("category", ""),
+    }
+
+
+def _mark_failed(study: Study, reason: str) -> Study:
+    study.status = Study.Status.FAILED
+    study.failure_reason = reason
+    study.finished_at = timezone.now()
+    study.save(update_fields=["status", "failure_reason", "finished_at", "updated_at"])
+    return study
+
+
+def configured_models() -> Any:
+    """The engine's ``ModelBundle`` from ``BONEAGE_MODEL_DIR`` (default: the shipped demo models),
+    on the GPU for a worker of the "gpu" queue. Call it in the process that will use it: loading
+    onto the GPU initialises CUDA, which must not happen in a parent before a fork."""
+    from boneage.registry import load_models
+
+    device = "cuda" if settings.BONEAGE_DEVICE == "gpu" else "cpu"
+    return load_models(settings.BONEAGE_MODEL_DIR, device=device)
+
+
+def run_assessment(*, study_id: int, get_models: Callable[[], Any] | None = None) -> Study:
+    """Assess a study and save its report; a study already done is returned untouched.
+
+    Idempotent, so that a task redelivered after a worker died (acks_late) simply runs again.
+    ``get_models`` returns the engine's ``ModelBundle`` (the worker passes its once-per-process
+    bundle; default ``configured_models``); it is called only when there is work to do. An
+    engine error (``BoneAgeError``) or the soft time limit makes the study ``failed`` with the
+    reason in words.
+    """
+    from boneage.assess import assess
+    from boneage.chart import render_chart
+    from boneage.io import read_radiograph
+
+    with transaction.atomic():
+        study = Study.objects.select_for_update().get(pk=study_id)
+        if study.status == Study.Status.DONE:
+            return study
+        study.status = Study.Status.RUNNING
+        study.failure_reason = ""
+        study.started_at = timezone.now()
+        study.save(update_fields=["status", "failure_reason", "started_at", "updated_at"])
+    try:
+        with study.original.open("rb") as original:
+            radiograph = read_radiograph(original.read())
+        result = assess(
+            radiograph,
+            sex=study.sex,
+            chronological_age_months=study.chronological_age_months,
+            models=(get_models or configured_models)(),
+        )
+        assessment = result.to_dict()
+        chart = render_chart(assessment)
+    except BoneAgeError as error:
+        return _mark_failed(study, str(error))
+    except SoftTimeLimitExceeded:
+        return _mark_failed(study, "The assessment took longer than the time limit.")
+    with transaction.atomic():
+        fields = _report_fields(assessment)
+        fields["chart"] = _replace_file(f"reports/{study.pk}/chart.png", chart)
+        fields["overlay"] = (
+            _replace_file(f"reports/{study.pk}/overlay.png", _png(result.overlay))
+            if result.overlay is not None
+            else ""
+        )
+        Report.objects.update_or_create(study=study, defaults={"assessment": assessment, **fields})
+        study.status = Study.Status.DONE
+        study.finished_at = timezone.now()
+        study.save(update_fields=["status", "finished_at", "updated_at"])
+    return study
+
+
+def review_sign(
+    *,
+    report: Report,
+    reviewer: AbstractBaseUser,
+    corrected_age_months: float | None = None,
+    reason: str = "",
+) -> Review:
+    """Sign a report off: accept the estimate, or correct the bone age giving the reason.
+
+    Accepting records the report's ``estimate_months`` (the mean of the estimates the engine
+    gave); a report without any estimate can only be corrected. The reviewer must belong to the
+    study's institution (superusers excepted); a signed report is not signed again
+    (``AlreadySigned``). Every change is kept in the review's history (django-simple-history).
+    """
+    if not reviewer.is_superuser and _institution_of(reviewer) != report.study.institution:
+        raise PermissionDenied("the reviewer belongs to another institution")
+    reason = reason.strip()
+    if corrected_age_months is None:
+        if report.estimate_months is None:
+            raise ReviewReasonRequired("There is no estimate to accept: give a corrected bone age.")
+        decision, bone_age = Review.Decision.ACCEPTED, report.estimate_months
+    else:
+        if not reason:
+            raise ReviewReasonRequired("A corrected bone age needs the reason for the correction.")
+        if corrected_age_months < 0:
+            raise InvalidStudyData("A bone age cannot be negative.")
+        decision, bone_age = Review.Decision.CORRECTED, float(corrected_age_months)
+    with transaction.atomic():
+        locked = Report.objects.select_for_update().get(pk=report.pk)
+        if Review.objects.filter(report=locked).exists():
+            raise AlreadySigned("This report has already been signed.")
+        return Review.objects.create(
+            report=locked,
+            reviewer=reviewer,
+            decision=decision,
+            bone_age_months=bone_age,
+            reason=reason,
+            signed_at=timezone.now(),
+        )

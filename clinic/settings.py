@@ -1,0 +1,222 @@
+"""All settings of the clinic, read from the environment in this one place.
+
+Without any environment the app runs embedded: SQLite, media and a filesystem Celery broker under
+``var/`` (gitignored), and a real worker process (``docker/run-embedded.sh``). ``DATABASE_URL``
+(``postgres://…``) and ``CELERY_BROKER_URL`` (``redis://…``) switch to PostgreSQL and Redis, the
+same code in production and CI.
+
+Under pytest (pytest sets ``PYTEST_VERSION``) the suite uses the real PostgreSQL at
+127.0.0.1:5432 and Redis at 127.0.0.1:6379 whenever they answer; with ``CI=true`` they must
+answer, and a missing server is an error rather than a silent fallback to SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("BONEAGE_VAR_DIR", BASE_DIR / "var"))
+
+
+def _flag(name: str, default: bool) -> bool:
+    return os.environ.get(name, "1" if default else "0").strip().lower() in {"1", "true", "yes"}
+
+
+def _answers(host: str, port: int) -> bool:
+    """Whether a TCP server listens at ``host:port`` (0.5 s timeout)."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+RUNNING_TESTS = "PYTEST_VERSION" in os.environ
+CI = _flag("CI", False)
+
+
+def _service_url(name: str, test_default: str, embedded_default: str) -> str:
+    """The URL of a backing service: the environment's, else the test server's, else embedded."""
+    if os.environ.get(name):
+        return os.environ[name]
+    if RUNNING_TESTS:
+        parts = urlsplit(test_default)
+        if _answers(parts.hostname or "127.0.0.1", parts.port or 0):
+            return test_default
+        if CI:
+            raise ImproperlyConfigured(f"CI=true but nothing answers at {test_default} ({name})")
+    return embedded_default
+
+
+def _database(url: str) -> dict[str, object]:
+    """Django's DATABASES entry for a ``postgres://`` or ``sqlite:///`` URL.
+
+    Written here rather than adding dj-database-url: two schemes are all the app supports.
+    """
+    if url.startswith("sqlite:"):
+        # sqlite:///relative/path and sqlite:////absolute/path, as in SQLAlchemy's URLs
+        name = url.removeprefix("sqlite:").removeprefix("///")
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": name or ":memory:"}
+    parts = urlsplit(url)
+    if parts.scheme in {"postgres", "postgresql"}:
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "CONN_MAX_AGE": 60,
+        }
+    raise ImproperlyConfigured(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "embedded-only-insecure-key-set-DJANGO_SECRET_KEY")
+DEBUG = _flag("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+CSRF_TRUSTED_ORIGINS = [
+    o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "simple_history",
+    "clinic",
+    "clinic.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+]
+
+ROOT_URLCONF = "clinic.urls"
+WSGI_APPLICATION = "clinic.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASE_URL = _service_url(
+    "DATABASE_URL",
+    test_default=os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"),
+    embedded_default=f"sqlite:///{VAR_DIR / 'clinic.sqlite3'}",
+)
+DATABASES = {"default": _database(DATABASE_URL)}
+if DATABASE_URL.startswith("sqlite"):
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "study-list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"  # collectstatic's target; whitenoise warns when it is missing
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = True  # serve app and admin static files without a collectstatic step
+MEDIA_ROOT = Path(os.environ.get("BONEAGE_MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = "/media/"  # never routed: files go through views that check the institution
+
+# Upload safety (STANDARDS.md): Django sets no maximum, the service enforces this one.
+BONEAGE_MAX_UPLOAD_BYTES = int(os.environ.get("BONEAGE_MAX_UPLOAD_BYTES", 64 * 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+# Key of the HMAC that hashes patient IDs and accession numbers (a bare SHA-256 is guessable).
+BONEAGE_IDENTIFIER_KEY = os.environ.get("BONEAGE_IDENTIFIER_KEY", SECRET_KEY)
+
+# Celery with PyTorch (STANDARDS.md): long idempotent tasks, acknowledged after they finish.
+BONEAGE_DEVICE = os.environ.get("BONEAGE_DEVICE", "cpu")  # "cpu" | "gpu": the queue tasks go to
+BONEAGE_MODEL_DIR = os.environ.get("BONEAGE_MODEL_DIR") or None  # None: the shipped demo models
+BONEAGE_TORCH_THREADS = int(os.environ.get("BONEAGE_TORCH_THREADS", "1"))
+BONEAGE_TASK_TIME_LIMIT_S = int(os.environ.get("BONEAGE_TASK_TIME_LIMIT_S", "600"))
+CELERY_BROKER_URL = _service_url(
+    "CELERY_BROKER_URL",
+    test_default=os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/13"),
+    embedded_default="filesystem://",
+)
+_BROKER_DIR = VAR_DIR / "broker"
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    # Redis re-delivers an unacknowledged task after this long: longer than any task and retry.
+    "visibility_timeout": int(
+        os.environ.get("BONEAGE_VISIBILITY_TIMEOUT_S", 3 * BONEAGE_TASK_TIME_LIMIT_S)
+    ),
+}
+if CELERY_BROKER_URL.startswith("filesystem"):
+    for _folder in ("queue", "processed", "control"):
+        (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        "data_folder_in": str(_BROKER_DIR / "queue"),
+        "data_folder_out": str(_BROKER_DIR / "queue"),
+        "processed_folder": str(_BROKER_DIR / "processed"),
+        "control_folder": str(_BROKER_DIR / "control"),
+        "store_processed": False,
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True  # status and results live in the Study and Report rows
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 30  # a child starting on a busy machine is not a dead one
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = int(os.environ.get("BONEAGE_WORKER_MAX_MEMORY_KIB", 3_000_000))
+CELERY_TASK_SOFT_TIME_LIMIT = BONEAGE_TASK_TIME_LIMIT_S
+CELERY_TASK_TIME_LIMIT = BONEAGE_TASK_TIME_LIMIT_S + 60
+CELERY_TASK_ROUTES = {"clinic.tasks.*": {"queue": BONEAGE_DEVICE}}
+CELERY_TASK_DEFAULT_QUEUE = BONEAGE_DEVICE
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "clinic.api.authentication.ApiTokenAuthentication",  # first: anonymous calls get 401
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "clinic.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {"TITLE": "Bone-age clinic API", "VERSION": "1.0.0"}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,27 @@
+"""Template filters that write ages and estimates the way a report reads them."""
+
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def years_months(months: float | None) -> str:
+    """``121.4`` → ``"10 y 1 mo"``; an em dash for an unknown age."""
+    if months is None:
+        return "—"
+    whole = round(float(months))
+    sign = "−" if whole < 0 else ""
+    years, rest = divmod(abs(whole), 12)
+    return f"{sign}{years} y {rest} mo"
+
+
+@register.filter
+def signed(value: float | None, digits: int = 1) -> str:
+    """A number with its sign always written (``+1.4``, ``−0.3``), for differences and SDS."""
+    if value is None:
+        return "—"
+    text = f"{abs(float(value)):.{int(digits)}f}"
+    return f"+{text}" if value > 0 else (f"−{text}" if value < 0 else text)

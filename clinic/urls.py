@@ -1,0 +1,24 @@
+"""URL map: the pages, the admin and the REST API (``clinic.api``)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from clinic import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("studies/", views.study_list, name="study-list"),
+    path("studies/new/", views.study_upload, name="study-upload"),
+    path("studies/tags/", views.upload_tags, name="upload-tags"),
+    path("studies/<int:study_id>/", views.study_report, name="study-report"),
+    path("studies/<int:study_id>/status/", views.study_status, name="study-status"),
+    path("studies/<int:study_id>/review/", views.study_review, name="study-review"),
+    path("studies/<int:study_id>/files/<str:kind>/", views.study_file, name="study-file"),
+    path("admin/", admin.site.urls),
+    path("api/", include("clinic.api.urls")),
+]

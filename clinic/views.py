@@ -1,0 +1,146 @@
+"""The pages: thin views that parse a form, call one service or selector, and render.
+
+Engine and clinic errors (``BoneAgeError``) become the sentence they carry, shown next to the form;
+a study of another institution is a 404 because the selectors never return it.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from boneage.errors import BoneAgeError, InputError
+from clinic import selectors, services
+from clinic.errors import UploadTooLarge
+from clinic.forms import ReviewForm, UploadForm
+from clinic.models import Study
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("study-list")
+
+
+@login_required
+def study_list(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "")
+    status = request.GET.get("status", "")
+    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()] or None
+    studies = selectors.study_list(user=request.user, search=search, status=status, ids=ids)
+    context = {
+        "studies": studies[:200],
+        "search": search,
+        "status": status,
+        "statuses": Study.Status.choices,
+        "polling": any(not study.is_finished for study in studies[:200]),
+    }
+    return render(request, "clinic/study_list.html", context)
+
+
+@login_required
+def study_upload(request: HttpRequest) -> HttpResponse:
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        created: list[Study] = []
+        for file in form.cleaned_data["files"]:
+            try:
+                created.append(
+                    services.study_create(user=request.user, file=file, **form.study_fields())
+                )
+            except BoneAgeError as error:
+                form.add_error(None, f"{file.name}: {error}")
+        if created and form.is_valid():
+            if len(created) == 1:
+                return redirect("study-report", study_id=created[0].pk)
+            ids = ",".join(str(study.pk) for study in created)
+            return redirect(f"{reverse('study-list')}?ids={ids}")
+        for study in created:
+            messages.success(request, f"{study.original_name}: queued as study {study.pk}.")
+    return render(
+        request,
+        "clinic/upload.html",
+        {"form": form, "max_mib": settings.BONEAGE_MAX_UPLOAD_BYTES // 2**20},
+    )
+
+
+@login_required
+@require_POST
+def upload_tags(request: HttpRequest) -> JsonResponse:
+    """The tags of a dropped file as JSON, for the upload page to fill the form for confirmation."""
+    file = request.FILES.get("file")
+    if file is None:
+        return JsonResponse({"error": "No file was sent."}, status=400)
+    if file.size > settings.BONEAGE_MAX_UPLOAD_BYTES:
+        return JsonResponse({"error": str(UploadTooLarge("The file is too large."))}, status=400)
+    try:
+        return JsonResponse(selectors.upload_tags(file=file))
+    except InputError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+
+
+@login_required
+def study_report(request: HttpRequest, study_id: int) -> HttpResponse:
+    study = selectors.study_get(user=request.user, study_id=study_id)
+    report = getattr(study, "report", None)
+    context = {
+        "study": study,
+        "report": report,
+        "assessment": report.assessment if report else None,
+        "review_form": ReviewForm(),
+    }
+    return render(request, "clinic/report.html", context)
+
+
+@login_required
+def study_status(request: HttpRequest, study_id: int) -> JsonResponse:
+    """The study's status as JSON: the report page polls it until the study is finished."""
+    study = selectors.study_get(user=request.user, study_id=study_id)
+    return JsonResponse(
+        {"id": study.pk, "status": study.status, "failure_reason": study.failure_reason}
+    )
+
+
+@login_required
+@require_POST
+def study_review(request: HttpRequest, study_id: int) -> HttpResponse:
+    study = selectors.study_get(user=request.user, study_id=study_id)
+    form = ReviewForm(request.POST)
+    if not hasattr(study, "report"):
+        messages.error(request, "This study has no report to sign yet.")
+    elif not form.is_valid():
+        messages.error(request, "; ".join(form.errors.get("corrected_age_months", [])))
+    else:
+        try:
+            services.review_sign(
+                report=study.report,
+                reviewer=request.user,
+                corrected_age_months=form.cleaned_data["corrected_age_months"],
+                reason=form.cleaned_data["reason"],
+            )
+            messages.success(request, "Report signed.")
+        except BoneAgeError as error:
+            messages.error(request, str(error))
+    return redirect("study-report", study_id=study.pk)
+
+
+@login_required
+def study_file(request: HttpRequest, study_id: int, kind: str) -> FileResponse:
+    """A stored file of one of the user's studies (404 for anyone else's)."""
+    field = selectors.study_file(user=request.user, study_id=study_id, kind=kind)
+    name = PurePosixPath(field.name).name
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if name.endswith(".dcm"):
+        content_type = "application/dicom"
+    return FileResponse(
+        field.open("rb"),
+        content_type=content_type,
+        as_attachment=kind == "original",
+        filename=f"study-{study_id}-{name}" if kind == "original" else name,
+    )

@@ -1,0 +1,75 @@
+"""The admin: filters, identifier search, the review queue, sign-off with a reason, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from clinic import services
+from clinic.models import Review
+
+
+@pytest.fixture
+def admin_browser(client, make_user, user):
+    staff = make_user("boss", user.membership.institution, is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def two_reports(user, upload, fake_engine):
+    fake_engine.answer(multistep=120, endtoend=118)
+    calm = services.study_create(user=user, file=upload(), sex="F", accession_number="A-1")
+    services.run_assessment(study_id=calm.pk)
+    fake_engine.answer(multistep=160, endtoend=100)
+    flagged = services.study_create(user=user, file=upload(), sex="F", accession_number="A-2")
+    services.run_assessment(study_id=flagged.pk)
+    return calm.report, flagged.report
+
+
+def test_study_list_filters_and_search_by_identifier(admin_browser, two_reports):
+    calm, flagged = two_reports
+    url = reverse("admin:clinic_study_changelist")
+    assert admin_browser.get(url, {"status": "done", "review": "unsigned"}).status_code == 200
+    page = admin_browser.get(url, {"q": "A-2"}).context["cl"]
+    assert [study.pk for study in page.result_list] == [flagged.study_id]
+    assert admin_browser.get(url, {"report__agree__exact": "0"}).context["cl"].result_count == 1
+
+
+def test_the_review_queue_lists_flagged_reports_first(admin_browser, two_reports):
+    calm, flagged = two_reports
+    changelist = admin_browser.get(reverse("admin:clinic_reviewqueue_changelist")).context["cl"]
+    assert [report.pk for report in changelist.result_list] == [flagged.pk, calm.pk]
+
+
+def test_the_sign_off_action_accepts_the_selected_reports(admin_browser, two_reports):
+    calm, _ = two_reports
+    admin_browser.post(
+        reverse("admin:clinic_report_changelist"),
+        {"action": "sign_off", "_selected_action": [calm.pk]},
+    )
+    assert Review.objects.get().report == calm
+
+
+def test_a_correction_in_the_admin_needs_a_reason(admin_browser, two_reports):
+    _, flagged = two_reports
+    url = reverse("admin:clinic_review_add")
+    response = admin_browser.post(url, {"report": flagged.pk, "corrected_age_months": "130"})
+    assert response.status_code == 200 and not Review.objects.exists()
+    admin_browser.post(url, {"report": flagged.pk, "corrected_age_months": "130", "reason": "x"})
+    review = Review.objects.get()
+    assert (review.decision, review.bone_age_months, review.reason) == ("corrected", 130, "x")
+    history = admin_browser.get(reverse("admin:clinic_review_history", args=[review.pk]))
+    assert history.status_code == 200
+
+
+def test_csv_export_of_studies(admin_browser, two_reports):
+    response = admin_browser.post(
+        reverse("admin:clinic_study_changelist"),
+        {"action": "export_csv", "_selected_action": [r.study_id for r in two_reports]},
+    )
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert sorted(float(row["multistep_age_months"]) for row in rows) == [120.0, 160.0]

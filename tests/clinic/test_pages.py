@@ -1,0 +1,103 @@
+"""The pages: upload, report, polling, downloads, review, and no access across institutions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.urls import reverse
+
+from clinic.models import Review, Study
+
+
+@pytest.fixture
+def browser(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_pages_need_a_login(client):
+    response = client.get(reverse("study-list"))
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_uploading_one_file_lands_on_its_report(browser, upload):
+    response = browser.post(
+        reverse("study-upload"),
+        {"files": [upload()], "sex": "F", "birth_date": "2014-01-01", "exam_date": "2024-01-01"},
+    )
+    study = Study.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("study-report", args=[study.pk])
+    page = browser.get(response["Location"]).content.decode()
+    assert "This page updates by itself" in page and "data-poll-url" in page
+
+
+def test_uploading_several_files_lands_on_their_list(browser, upload):
+    response = browser.post(
+        reverse("study-upload"), {"files": [upload(), upload(name="b.png")], "sex": "M"}
+    )
+    ids = sorted(Study.objects.values_list("pk", flat=True))
+    assert response["Location"].endswith("?ids=" + ",".join(map(str, ids)))
+    page = browser.get(response["Location"]).content.decode()
+    assert all(f"#{pk}" in page for pk in ids)
+
+
+def test_an_unusable_file_is_explained_on_the_form(browser, upload):
+    response = browser.post(
+        reverse("study-upload"), {"files": [upload(b"not an image")], "sex": "F"}
+    )
+    assert response.status_code == 200
+    assert "hand.png:" in response.content.decode()
+    assert not Study.objects.exists()
+
+
+def test_the_report_shows_both_estimates_notes_and_agreement(browser, done_study):
+    page = browser.get(reverse("study-report", args=[done_study.pk])).content.decode()
+    assert "Multi-step estimate" in page and "End-to-end estimate" in page
+    assert "10 y 1 mo" in page and "9 y 11 mo" in page
+    assert "reference table fitted on 400 phantoms" in page
+    assert "The two estimates agree" in page and "within normal" in page
+    assert "unet-demo-1.0.0" in page and "data-poll-url" not in page
+
+
+def test_the_status_endpoint_reports_progress(browser, done_study):
+    answer = browser.get(reverse("study-status", args=[done_study.pk])).json()
+    assert answer == {"id": done_study.pk, "status": "done", "failure_reason": ""}
+
+
+def test_files_are_served_to_the_institution_only(browser, client, done_study, other_user):
+    for kind in ("original", "overlay", "chart"):
+        response = browser.get(reverse("study-file", args=[done_study.pk, kind]))
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content)[:4] == b"\x89PNG"
+    client.force_login(other_user)
+    for name, args in [
+        ("study-report", [done_study.pk]),
+        ("study-status", [done_study.pk]),
+        ("study-file", [done_study.pk, "original"]),
+        ("study-file", [done_study.pk, "chart"]),
+    ]:
+        assert client.get(reverse(name, args=args)).status_code == 404
+
+
+def test_signing_from_the_report_page(browser, done_study):
+    url = reverse("study-review", args=[done_study.pk])
+    browser.post(url, {"corrected_age_months": "100", "reason": ""})
+    assert not Review.objects.exists()
+    browser.post(url, {"corrected_age_months": "100", "reason": "carpals mis-segmented"})
+    review = Review.objects.get()
+    assert (review.decision, review.bone_age_months) == ("corrected", 100)
+    page = browser.get(reverse("study-report", args=[done_study.pk])).content.decode()
+    assert "carpals mis-segmented" in page
+
+
+def test_dicom_tags_are_read_back_for_confirmation(browser, upload):
+    from tests.boneage.radiograph_files import dicom_bytes
+
+    pixels = (np.random.default_rng(1).random((256, 256)) * 4000).astype(np.uint16)
+    data = dicom_bytes(pixels, PatientSex="F", PatientBirthDate="20150601", StudyDate="20240601")
+    answer = browser.post(reverse("upload-tags"), {"file": upload(data, "x.dcm")}).json()
+    assert answer["source_format"] == "DICOM" and answer["sex"] == "F"
+    assert (answer["birth_date"], answer["exam_date"]) == ("2015-06-01", "2024-06-01")
+    refused = browser.post(reverse("upload-tags"), {"file": upload(b"junk", "x.dcm")})
+    assert refused.status_code == 400 and refused.json()["error"]

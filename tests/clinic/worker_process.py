@@ -1,0 +1,111 @@
+"""A real Celery worker in a subprocess, on the same test database, broker and media as the test.
+
+Used by the integration and browser tests. The worker gets the test database's name (pytest-django
+made ``test_<name>``) through ``DATABASE_URL``, so what the test commits the worker reads.
+``delay_s`` makes every assessment wait that long first (through ``slow_worker.py``), so that a
+test can kill the worker while a task is surely running.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def services_available() -> bool:
+    """Whether the test runs on PostgreSQL and Redis (the worker cannot share SQLite's memory)."""
+    return connection.vendor == "postgresql" and settings.CELERY_BROKER_URL.startswith("redis")
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def flush_broker() -> None:
+    import redis
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+
+
+def start_worker(
+    name: str, log_dir: Path, *, delay_s: float = 0.0, visibility_timeout_s: int | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``celery worker`` (prefork, one child) consuming this device's queue."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "BONEAGE_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "BONEAGE_IDENTIFIER_KEY": settings.BONEAGE_IDENTIFIER_KEY,
+        "BONEAGE_TEST_ASSESS_DELAY_S": str(delay_s),
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    env.pop("PYTEST_VERSION", None)
+    if visibility_timeout_s is not None:
+        env["BONEAGE_VISIBILITY_TIMEOUT_S"] = str(visibility_timeout_s)
+    log_path = log_dir / f"{name}.log"
+    log = log_path.open("wb")
+    command = [
+        sys.executable, str(Path(__file__).with_name("slow_worker.py")), "worker",
+        "--queues", settings.BONEAGE_DEVICE, "--concurrency", "1", "--pool", "prefork",
+        "--hostname", f"{name}@%h", "--loglevel", "INFO",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
+    worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    worker.log_path = log_path  # type: ignore[attr-defined]
+    return worker
+
+
+def pool_children(worker: subprocess.Popen[bytes]) -> list[int]:
+    """Process ids of the worker's pool children (Linux /proc)."""
+    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def stop(worker: subprocess.Popen[bytes]) -> None:
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+def wait_until(
+    condition: Callable[[], bool],
+    timeout_s: float,
+    what: str,
+    *,
+    worker: subprocess.Popen[bytes] | None = None,
+) -> None:
+    """Poll ``condition`` every 0.2 s; fail with the worker's log if it dies or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        if worker is not None and worker.poll() is not None:
+            raise AssertionError(
+                f"the worker exited while waiting for {what}:\n{_log_tail(worker)}"
+            )
+        time.sleep(0.2)
+    tail = _log_tail(worker) if worker is not None else ""
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}\n{tail}")
+
+
+def _log_tail(worker: subprocess.Popen[bytes], lines: int = 30) -> str:
+    log: Path = worker.log_path  # type: ignore[attr-defined]
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])

@@ -1,0 +1,76 @@
+"""A clinician logs in, uploads a phantom and a real radiograph, and reads both reports once the
+real worker has assessed them; a user of another hospital gets a 404. Screenshots go to
+docs/screenshots/ for the README.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.clinic.conftest import phantom_png_bytes
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+REAL_XRAY = ROOT.parent / "shared" / "real-xrays" / "0.png"
+# Model loading plus one assessment on a shared CPU: generous.
+REPORT_TIMEOUT_MS = 240_000
+
+
+def _log_in(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/studies/")
+
+
+def _upload(page, base_url: str, path: Path, **fields: str) -> str:
+    page.goto(f"{base_url}/studies/new/")
+    page.set_input_files("input[type=file]", str(path))
+    page.select_option("#id_sex", fields["sex"])
+    page.fill("#id_chronological_age_months", fields["age"])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/studies/*/")
+    return page.url
+
+
+def _wait_for_report(page) -> None:
+    page.wait_for_selector(".estimate[data-method=endtoend], .failed", timeout=REPORT_TIMEOUT_MS)
+    assert not page.query_selector(".failed"), page.inner_text(".failed")
+    page.wait_for_load_state("networkidle")  # the overlay and chart images, for the screenshots
+
+
+def test_upload_and_read_reports(live_server, worker, chromium, clinician, tmp_path):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    phantom = tmp_path / "phantom.png"
+    phantom.write_bytes(phantom_png_bytes(seed=11, age_months=132.0, sex="F"))
+    page = chromium.new_page(viewport={"width": 1200, "height": 900})
+    _log_in(page, live_server.url, "anna")
+
+    page.goto(f"{live_server.url}/studies/new/")
+    page.screenshot(path=str(SCREENSHOTS / "upload.png"))
+    report_url = _upload(page, live_server.url, phantom, sex="F", age="132")
+    _wait_for_report(page)
+    page.screenshot(path=str(SCREENSHOTS / "report-phantom.png"), full_page=True)
+    text = page.inner_text("main")
+    assert "Multi-step estimate" in text and "End-to-end estimate" in text
+    assert not page.query_selector(".estimate .rejected"), page.inner_text(".estimate .rejected")
+    assert page.locator(".estimate .note").count() == 2
+    assert "Agreement" in text and "Bone age vs chronological age" in text
+
+    if REAL_XRAY.exists():
+        _upload(page, live_server.url, REAL_XRAY, sex="M", age="24")
+        _wait_for_report(page)
+        page.screenshot(path=str(SCREENSHOTS / "report-real-xray.png"), full_page=True)
+        assert page.locator(".estimate").count() == 2
+
+    page.goto(f"{live_server.url}/studies/")
+    page.screenshot(path=str(SCREENSHOTS / "study-list.png"))
+
+    outsider = chromium.new_page()
+    _log_in(outsider, live_server.url, "olaf")
+    assert outsider.goto(report_url).status == 404
