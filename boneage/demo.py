@@ -23,7 +23,7 @@ from boneage.regress_train import RegressTrainConfig, train_regression
 from boneage.segment import load_unet
 from boneage.segment_train import HELD_OUT_FIRST_SEED, TrainConfig, train_segmentation
 
-UNET = TrainConfig(n_train=320, epochs=22, seed=0, n_held_out=24, name="unet-demo")
+UNET = TrainConfig(n_train=240, epochs=20, seed=0, n_held_out=24, name="unet-demo")
 CNN = RegressTrainConfig(n_train=300, epochs=20, seed=0, name="cnn")
 N_HELD_OUT_MULTISTEP = 60
 REFERENCE_FILE = "reference.json"

@@ -39,7 +39,12 @@ from pathlib import Path
 
 import numpy as np
 
-from boneage.evaluate import LabelledImage, evaluate_multistep, phantom_case
+from boneage.evaluate import (
+    LabelledImage,
+    MultistepEvaluation,
+    evaluate_multistep,
+    phantom_case,
+)
 from boneage.reference import default_reference
 from boneage.reference_fit import fit_reference, measure_phantom
 from boneage.regress_train import (
@@ -201,20 +206,14 @@ def phantom_curve(config: CurveConfig, work_dir: Path) -> Iterator[Row]:
             )
             model, _ = load_unet(out_dir / "unet.pt", device=config.device or "cpu")
             unet_seconds = time.perf_counter() - start
-            result = evaluate_multistep(held_out, model=model, reference=published)
-            yield Row(
-                method="multistep-default",
-                n_train=n,
-                seed=replicate,
-                mae_months=result.mae_months,
-                coverage_90=result.coverage_90,
-                n_held_out=result.n_cases,
-                n_rejected=result.n_rejected,
-                epochs=epochs,
-                steps=steps,
+            published_result = evaluate_multistep(held_out, model=model, reference=published)
+            shared = {"n_train": n, "seed": replicate, "epochs": epochs, "steps": steps}
+            yield _multistep_row(
+                "multistep-default",
+                published_result,
+                published.ident,
                 seconds=time.perf_counter() - start,
-                spacing_mode=result.spacing_mode,
-                reference=published.ident,
+                **shared,
             )
 
             start = time.perf_counter()
@@ -227,35 +226,24 @@ def phantom_curve(config: CurveConfig, work_dir: Path) -> Iterator[Row]:
                 )
             except ValueError:
                 # Too few measurable hands to fit a table: every held-out case goes unestimated.
-                yield Row(
-                    method="multistep-fitted",
-                    n_train=n,
-                    seed=replicate,
-                    mae_months=float("nan"),
-                    coverage_90=float("nan"),
-                    n_held_out=len(held_out),
-                    n_rejected=len(held_out),
-                    epochs=epochs,
-                    steps=steps,
+                unfitted = MultistepEvaluation(
+                    float("nan"), float("nan"), len(held_out), len(held_out), "ratios"
+                )
+                yield _multistep_row(
+                    "multistep-fitted",
+                    unfitted,
+                    "unfittable",
                     seconds=unet_seconds + time.perf_counter() - start,
-                    spacing_mode="ratios",
-                    reference="unfittable",
+                    **shared,
                 )
             else:
-                result = evaluate_multistep(held_out, model=model, reference=table)
-                yield Row(
-                    method="multistep-fitted",
-                    n_train=n,
-                    seed=replicate,
-                    mae_months=result.mae_months,
-                    coverage_90=result.coverage_90,
-                    n_held_out=result.n_cases,
-                    n_rejected=result.n_rejected,
-                    epochs=epochs,
-                    steps=steps,
+                fitted = evaluate_multistep(held_out, model=model, reference=table)
+                yield _multistep_row(
+                    "multistep-fitted",
+                    fitted,
+                    table.ident,
                     seconds=unet_seconds + time.perf_counter() - start,
-                    spacing_mode=result.spacing_mode,
-                    reference=table.ident,
+                    **shared,
                 )
 
             train = [_cnn_sample(phantom_case(s)) for s in seeds]
@@ -373,3 +361,20 @@ def plot(rows: Sequence[Row], path: Path, *, title: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def _multistep_row(
+    method: str, result: MultistepEvaluation, reference: str, **fields: float
+) -> Row:
+    """A table row of one multi-step evaluation; ``fields`` are the run's size, seed, budget and
+    seconds."""
+    return Row(
+        method=method,
+        mae_months=result.mae_months,
+        coverage_90=result.coverage_90,
+        n_held_out=result.n_cases,
+        n_rejected=result.n_rejected,
+        spacing_mode=result.spacing_mode,
+        reference=reference,
+        **fields,
+    )

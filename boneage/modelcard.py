@@ -84,7 +84,8 @@ class ModelCard:
     @classmethod
     def load(cls, path: Path) -> ModelCard:
         raw = json.loads(path.read_text())
-        raw["training_data"] = TrainingData(**{**raw["training_data"],
-                                               "seeds": tuple(raw["training_data"]["seeds"])})
+        raw["training_data"] = TrainingData(
+            **{**raw["training_data"], "seeds": tuple(raw["training_data"]["seeds"])}
+        )
         raw["held_out"] = HeldOut(**raw["held_out"])
         return cls(**raw)

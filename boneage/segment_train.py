@@ -88,6 +88,24 @@ def phantom_sample(seed: int, size: int) -> dict[str, np.ndarray]:
     return {"image": prepared.image[None], "label": labels[None].astype(np.float32)}
 
 
+BONE_WEIGHT = 10.0
+"""Cross-entropy weight of every bone class against 1 for background.
+
+Bones cover about 9 % of a preprocessed hand, split over 50 classes. With unweighted
+Dice-CE the network collapses to all-background within the first few dozen steps and stays
+there for hundreds (measured on CPU: loss plateau at 1.35, no foreground pixel predicted after
+60 steps); weighting the bones 10:1 and computing Dice over the whole batch (``batch=True``,
+so a class absent from one image does not count as a perfect score) starts predicting bones
+within 30 steps."""
+
+
+def class_weights(device: torch.device) -> torch.Tensor:
+    """Cross-entropy class weights: 1 for background, :data:`BONE_WEIGHT` for each bone."""
+    weights = torch.full((NUM_CLASSES,), BONE_WEIGHT, device=device)
+    weights[0] = 1.0
+    return weights
+
+
 def augmentation() -> Compose:
     """Random pose, mirror, exposure and noise, applied to image and mask together (the mask
     with nearest-neighbour interpolation so labels stay labels)."""
@@ -200,7 +218,9 @@ def train_segmentation(
     loader = DataLoader(
         Dataset(train_samples, transforms), batch_size=config.batch_size, shuffle=True
     )
-    loss_function = DiceCELoss(to_onehot_y=True, softmax=True)
+    loss_function = DiceCELoss(
+        to_onehot_y=True, softmax=True, batch=True, weight=class_weights(device)
+    )
     card = ModelCard.load(out_dir / "card.json") if (out_dir / "card.json").exists() else None
     for epoch in range(start_epoch, config.epochs):
         model.train()

@@ -211,6 +211,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "clinic.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"api_token": os.environ.get("BONEAGE_API_RATE", "120/min")},
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Bone-age clinic API", "VERSION": "1.0.0"}
 
