@@ -69,18 +69,37 @@ class QualityResult:
     laterality: str | None
 
 
+MIN_TEXTURED_BORDER = 0.25
+"""Share of the border that must be textured (not flat) for the flat part to be set aside as
+collimation when judging inversion; below it (a noise-free synthetic background) only the
+bright flat stretches, the collimator shadows of a bone-bright display, are set aside."""
+
+
 def is_inverted(pixels: np.ndarray) -> bool:
-    """True when most of the image border (collimation excluded) is brighter than Otsu's
-    threshold: on a bone-bright radiograph the border is background, which is dark."""
+    """True when the bright part of the image centre (its upper quartile) is darker than the
+    border's median (collimation excluded).
+
+    On a bone-bright radiograph the centre holds the palm and carpus, the brightest part of a
+    hand, and the border is mostly background. Comparing the two medians does not depend on
+    how much of the border the forearm or soft tissue covers, which made a border-against-Otsu
+    rule call a third of the phantoms inverted. Flat (noise-free) border stretches are
+    collimator shadows on real images and left out, unless they are nearly the whole border, as
+    on a noise-free synthetic background."""
     small, _ = downsample(pixels, WORK_SIDE)
     smooth = filters.gaussian(small, sigma=1.5)
     ring = np.zeros(small.shape, bool)
     width = max(2, WORK_SIDE // 40)
     ring[:width], ring[-width:], ring[:, :width], ring[:, -width:] = True, True, True, True
-    ring &= ~flat_border_regions(small, bright_only=False)
+    textured = ring & ~flat_border_regions(small, bright_only=False)
+    if textured.sum() >= MIN_TEXTURED_BORDER * ring.sum():
+        ring = textured
+    else:
+        ring &= ~flat_border_regions(small, bright_only=True)
     if not ring.any():
         return False
-    return float(np.mean(smooth[ring] > filters.threshold_otsu(smooth))) > 0.5
+    rows, cols = small.shape
+    centre = smooth[rows // 3 : rows - rows // 3, cols // 3 : cols - cols // 3]
+    return float(np.percentile(centre, 75)) < float(np.median(smooth[ring]))
 
 
 def _end_runs(mask: np.ndarray, from_top: bool) -> int:

@@ -10,5 +10,5 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 worker=$!
 trap 'kill "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT INT TERM
 
-echo "Open http://127.0.0.1:${PORT:-8000}/ and log in as demo / demo (admin: admin / admin)."
+echo "Open http://127.0.0.1:${PORT:-8000}/ and log in as demo / demo (institution Demo Hospital; admin: admin / admin)."
 "$BIN/python" manage.py runserver "127.0.0.1:${PORT:-8000}"
