@@ -11,7 +11,7 @@ from skimage import draw, transform
 
 from boneage.phantom import generate_phantom
 from boneage.preprocess import find_hand
-from boneage.quality import check_quality, thumb_side
+from boneage.quality import check_quality, is_inverted, thumb_side
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "real-xrays"
 
@@ -132,3 +132,8 @@ def test_real_left_hands_are_accepted_never_called_right_and_image_4_is_rotated(
             assert any("laterality not determined" in c.detail for c in result.checks)
         rotated = any(c.startswith("rotated") for c in result.corrections)
         assert rotated == (index == 4), index
+
+
+def test_normal_phantoms_are_never_called_inverted():
+    # Their borders are mostly collimator shadow, forearm and noise-free background.
+    assert [s for s in range(20) if is_inverted(generate_phantom(s, size=384).image)] == []
