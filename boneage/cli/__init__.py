@@ -14,6 +14,20 @@ import sys
 from boneage.errors import BoneAgeError
 
 
+def add_compute_options(parser: argparse.ArgumentParser) -> None:
+    """``--device`` and ``--threads``, shared by every command that trains or evaluates models."""
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+
+
+def apply_threads(args: argparse.Namespace) -> None:
+    """Limit torch's CPU threads when ``--threads`` was given (training shares the cores)."""
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Collect the subcommands of every module in this package."""
     parser = argparse.ArgumentParser(prog="boneage", description=__doc__.splitlines()[0])

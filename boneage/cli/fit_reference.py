@@ -13,9 +13,9 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-import torch
 
 import boneage
+from boneage.cli import apply_threads
 from boneage.errors import InputError
 
 
@@ -48,8 +48,7 @@ def _fit_reference(args: argparse.Namespace) -> int:
     from boneage.segment import load_unet
     from boneage.segment_train import HELD_OUT_FIRST_SEED
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     seeds = _phantom_seeds(args.dataset)
     if len(seeds) < MIN_HANDS:
         raise InputError(f"a reference fit needs at least {MIN_HANDS} hands, got {len(seeds)}")

@@ -12,8 +12,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import torch
 from tqdm import tqdm
+
+from boneage.cli import add_compute_options, apply_threads
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -54,16 +55,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--selection", type=int, default=8, help="phantoms the U-Net selects its best epoch on"
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    add_compute_options(parser)
     parser.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from boneage.learning_curve import CurveConfig, folder_curve, phantom_curve, plot, write_table
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     if 0 in args.sizes:
         print("error: training sizes must be positive", file=sys.stderr)
         return 2

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
 from tqdm import tqdm
 
+from boneage.cli import add_compute_options, apply_threads
 from boneage.preprocess import INPUT_SIZE
 
 
@@ -33,8 +33,7 @@ def _register_segment(models: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=3e-3, help="AdamW learning rate")
     parser.add_argument("--name", default="unet", help="model name on the card")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    add_compute_options(parser)
     parser.add_argument("--resume", action="store_true", help="continue OUT/checkpoint.pt")
     parser.set_defaults(handler=_train_segment)
 
@@ -43,8 +42,7 @@ def _train_segment(args: argparse.Namespace) -> int:
     from boneage.segment import UNetConfig
     from boneage.segment_train import TrainConfig, train_segmentation
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     config = TrainConfig(
         n_train=args.n_train,
         epochs=args.epochs,
@@ -84,8 +82,7 @@ def _register_regress(models: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-3, help="AdamW peak learning rate")
     parser.add_argument("--name", default="cnn", help="model name on the card")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    add_compute_options(parser)
     parser.add_argument("--resume", action="store_true", help="continue OUT/checkpoint.pt")
     parser.set_defaults(handler=_train_regress)
 
@@ -93,8 +90,7 @@ def _register_regress(models: argparse._SubParsersAction) -> None:
 def _train_regress(args: argparse.Namespace) -> int:
     from boneage.regress_train import RegressTrainConfig, train_regression
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     config = RegressTrainConfig(
         data=args.data,
         n_train=args.n_train,

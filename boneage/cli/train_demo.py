@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from boneage.cli import add_compute_options, apply_threads
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -19,20 +21,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--work", type=Path, default=Path("runs/demo"), help="folder for resumable checkpoints"
     )
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    add_compute_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
     from tqdm import tqdm
 
     from boneage.demo import train_demo_models
     from boneage.registry import DEFAULT_DIRECTORY
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     cards = train_demo_models(
         args.out or DEFAULT_DIRECTORY,
         work_dir=args.work,
