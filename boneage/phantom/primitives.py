@@ -40,12 +40,10 @@ class Tube:
 
     def transformed(self, matrix: np.ndarray, offset: np.ndarray, scale: float) -> Tube:
         """The same tube under the similarity ``x -> matrix @ x + offset`` of scale ``scale``."""
-        start = matrix @ np.asarray(self.start) + offset
-        end = matrix @ np.asarray(self.end) + offset
         return replace(
             self,
-            start=(float(start[0]), float(start[1])),
-            end=(float(end[0]), float(end[1])),
+            start=_moved(self.start, matrix, offset),
+            end=_moved(self.end, matrix, offset),
             half_widths=tuple(w * scale for w in self.half_widths),
             end_round=(self.end_round[0] * scale, self.end_round[1] * scale),
             end_tilt=self.end_tilt * float(np.sign(np.linalg.det(matrix))),
@@ -91,11 +89,17 @@ class Capsule:
 
     def transformed(self, matrix: np.ndarray, offset: np.ndarray, scale: float) -> Capsule:
         """The same capsule under the similarity ``x -> matrix @ x + offset`` of scale ``scale``."""
-        start = matrix @ np.asarray(self.start) + offset
-        end = matrix @ np.asarray(self.end) + offset
         return replace(
             self,
-            start=(float(start[0]), float(start[1])),
-            end=(float(end[0]), float(end[1])),
+            start=_moved(self.start, matrix, offset),
+            end=_moved(self.end, matrix, offset),
             radius=self.radius * scale,
         )
+
+
+def _moved(
+    point: tuple[float, float], matrix: np.ndarray, offset: np.ndarray
+) -> tuple[float, float]:
+    """``point`` under the affine map ``x -> matrix @ x + offset``, as plain floats."""
+    x, y = matrix @ np.asarray(point) + offset
+    return float(x), float(y)
