@@ -37,6 +37,7 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/bench_phantom.py
+	$(BIN)/python bench/bench_multistep.py
 	$(BIN)/python bench/bench_assess.py
 
 train-demo: install

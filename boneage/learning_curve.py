@@ -15,6 +15,8 @@ evaluated on ONE fixed held-out set (seeds from :data:`EVALUATION_FIRST_SEED`). 
   fair data-only variant, since its table too is learnt from the ``n`` labelled hands.
 - ``cnn``: the end-to-end regressor (:mod:`boneage.regress_train`), calibrated by split conformal
   prediction on a fixed calibration set (seeds from ``CALIBRATION_FIRST_SEED``, never trained on).
+  Both multi-step tables have their intervals calibrated the same way, on the same set, measured
+  through the row's U-Net (:func:`multistep_rows`).
 - ``mean-age``: predict the training set's mean age for everyone: what no learning scores.
 
 The multi-step path is evaluated in the ``"ratios"`` mode (no pixel spacing), the mode a PNG
@@ -34,19 +36,22 @@ import json
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
+from torch import nn
 
 from boneage.evaluate import (
+    EVALUATION_FIRST_SEED,
     LabelledImage,
     MultistepEvaluation,
     evaluate_multistep,
     phantom_case,
 )
-from boneage.reference import default_reference
-from boneage.reference_fit import fit_reference, measure_phantom
+from boneage.reference import ReferenceTable, default_reference
+from boneage.reference_fit import Sample as MeasuredHand
+from boneage.reference_fit import calibrate_interval_scales, fit_reference, measure_case
 from boneage.regress_train import (
     CALIBRATION_FIRST_SEED,
     RegressTrainConfig,
@@ -56,13 +61,10 @@ from boneage.regress_train import (
     fit,
 )
 from boneage.segment import load_unet
-from boneage.segment_train import HELD_OUT_FIRST_SEED, TrainConfig, train_segmentation
+from boneage.segment_train import TrainConfig, train_segmentation
 
 SEED_STRIDE = 1_000_000
 """Replicate ``r`` trains on phantoms from seed ``r * SEED_STRIDE``: disjoint sets per replicate."""
-
-EVALUATION_FIRST_SEED = HELD_OUT_FIRST_SEED + 500_000
-"""First held-out evaluation seed: away from the U-Net's own model-selection phantoms."""
 
 SEG_BATCH = TrainConfig.batch_size
 CNN_BATCH = RegressTrainConfig.batch_size
@@ -184,11 +186,9 @@ def phantom_curve(config: CurveConfig, work_dir: Path) -> Iterator[Row]:
     """Rows of the phantom learning curve, smallest size first (so a run cut short still holds
     every replicate of the sizes it reached). U-Net checkpoints go to ``work_dir``."""
     held_out = [phantom_case(EVALUATION_FIRST_SEED + i) for i in range(config.n_held_out)]
+    calibration = [phantom_case(CALIBRATION_FIRST_SEED + i) for i in range(config.n_calibration)]
     held_out_cnn = [_cnn_sample(c) for c in held_out]
-    calibration = [
-        _cnn_sample(phantom_case(CALIBRATION_FIRST_SEED + i)) for i in range(config.n_calibration)
-    ]
-    published = default_reference()
+    calibration_cnn = [_cnn_sample(c) for c in calibration]
     for n in sorted(config.sizes):
         for replicate in config.seeds:
             first = replicate * SEED_STRIDE
@@ -196,7 +196,6 @@ def phantom_curve(config: CurveConfig, work_dir: Path) -> Iterator[Row]:
                 raise ValueError(f"training sizes must stay below {SEED_STRIDE}")
             seeds = list(range(first, first + n))
             epochs = epochs_for(n, config.steps_seg(), SEG_BATCH, drop_last=False)
-            steps = epochs * _batches(n, SEG_BATCH, drop_last=False)
             start = time.perf_counter()
             out_dir = work_dir / f"unet-n{n}-r{replicate}"
             train_segmentation(
@@ -205,49 +204,79 @@ def phantom_curve(config: CurveConfig, work_dir: Path) -> Iterator[Row]:
                 device=config.device,
             )
             model, _ = load_unet(out_dir / "unet.pt", device=config.device or "cpu")
-            unet_seconds = time.perf_counter() - start
-            published_result = evaluate_multistep(held_out, model=model, reference=published)
-            shared = {"n_train": n, "seed": replicate, "epochs": epochs, "steps": steps}
-            yield _multistep_row(
-                "multistep-default",
-                published_result,
-                published.ident,
-                seconds=time.perf_counter() - start,
-                **shared,
+            yield from multistep_rows(
+                model,
+                seeds,
+                held_out,
+                calibration,
+                replicate=replicate,
+                epochs=epochs,
+                unet_seconds=time.perf_counter() - start,
             )
-
-            start = time.perf_counter()
-            try:
-                table = fit_reference(
-                    [measure_phantom(s, model=model) for s in seeds],
-                    name=f"phantom-unet-n{n}-r{replicate}",
-                    version="0",
-                    source=f"U-Net measurements of phantom seeds {seeds[0]}-{seeds[-1]}",
-                )
-            except ValueError:
-                # Too few measurable hands to fit a table: every held-out case goes unestimated.
-                unfitted = MultistepEvaluation(
-                    float("nan"), float("nan"), len(held_out), len(held_out), "ratios"
-                )
-                yield _multistep_row(
-                    "multistep-fitted",
-                    unfitted,
-                    "unfittable",
-                    seconds=unet_seconds + time.perf_counter() - start,
-                    **shared,
-                )
-            else:
-                fitted = evaluate_multistep(held_out, model=model, reference=table)
-                yield _multistep_row(
-                    "multistep-fitted",
-                    fitted,
-                    table.ident,
-                    seconds=unet_seconds + time.perf_counter() - start,
-                    **shared,
-                )
-
             train = [_cnn_sample(phantom_case(s)) for s in seeds]
-            yield from _cnn_rows(config, train, calibration, held_out_cnn, replicate, first)
+            yield from _cnn_rows(config, train, calibration_cnn, held_out_cnn, replicate, first)
+
+
+def multistep_rows(
+    model: nn.Module,
+    seeds: Sequence[int],
+    held_out: Sequence[LabelledImage],
+    calibration: Sequence[LabelledImage],
+    *,
+    replicate: int,
+    epochs: int,
+    unet_seconds: float,
+) -> Iterator[Row]:
+    """Both multi-step rows of one U-Net trained on the phantoms of ``seeds``: the published-
+    anatomy table, and a table fitted to the U-Net's measurements of those same phantoms. Each
+    table's intervals are then widened split-conformally on the U-Net's measurements of the
+    ``calibration`` cases (the CNN's calibration set), as the shipped demo table is
+    (:func:`boneage.demo.fitted_reference`)."""
+    n = len(seeds)
+    shared = {
+        "n_train": n,
+        "seed": replicate,
+        "epochs": epochs,
+        "steps": epochs * _batches(n, SEG_BATCH, drop_last=False),
+    }
+    start = time.perf_counter()
+    calibration_samples = [measure_case(case, model) for case in calibration]
+    published = _calibrated(default_reference(), calibration_samples)
+    yield _multistep_row(
+        "multistep-default",
+        evaluate_multistep(held_out, model=model, reference=published),
+        published.ident,
+        seconds=unet_seconds + time.perf_counter() - start,
+        **shared,
+    )
+    start = time.perf_counter()
+    try:
+        table = fit_reference(
+            [measure_case(phantom_case(s), model) for s in seeds],
+            name=f"phantom-unet-n{n}-r{replicate}",
+            version="0",
+            source=f"U-Net measurements of phantom seeds {seeds[0]}-{seeds[-1]}",
+        )
+    except ValueError:
+        # Too few measurable hands to fit a table: every held-out case goes unestimated.
+        result = MultistepEvaluation(
+            float("nan"), float("nan"), len(held_out), len(held_out), "ratios"
+        )
+        ident = "unfittable"
+    else:
+        table = _calibrated(table, calibration_samples)
+        result, ident = evaluate_multistep(held_out, model=model, reference=table), table.ident
+    yield _multistep_row(
+        "multistep-fitted",
+        result,
+        ident,
+        seconds=unet_seconds + time.perf_counter() - start,
+        **shared,
+    )
+
+
+def _calibrated(table: ReferenceTable, samples: Sequence[MeasuredHand]) -> ReferenceTable:
+    return replace(table, interval_scales=calibrate_interval_scales(table, samples))
 
 
 def folder_curve(config: CurveConfig, directory: Path) -> Iterator[Row]:
@@ -303,6 +332,47 @@ def write_table(rows: Sequence[Row], config: CurveConfig, out_dir: Path, *, data
 
 def _json_safe(row: dict) -> dict:
     return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
+
+
+CARD_METHODS = {"multistep-fitted": "multistep", "cnn": "endtoend"}
+"""Curve rows that stand for the shipped methods, by the method key of the assessment: the demo
+multi-step path reads a table fitted to its own U-Net (:func:`boneage.demo.fitted_reference`)."""
+
+
+def read_table(path: Path) -> list[Row]:
+    """The rows of a ``learning_curve.json`` written by :func:`write_table`."""
+    raw = json.loads(Path(path).read_text())
+    return [
+        Row(**{k: float("nan") if v is None else v for k, v in row.items()}) for row in raw["rows"]
+    ]
+
+
+def card_points(rows: Sequence[Row], *, source: str) -> list[dict]:
+    """The curve as model cards carry it (:attr:`boneage.modelcard.ModelCard.learning_curve`):
+    per shipped method and training size, the mean held-out MAE over the replicates that gave
+    one, its range, and the rejections; ``method`` is the assessment's key ("multistep" or
+    "endtoend"), which the confidence notes look up (:mod:`boneage.notes`)."""
+    points = []
+    for variant, method in CARD_METHODS.items():
+        for n in sorted({r.n_train for r in rows if r.method == variant}):
+            own = [r for r in rows if r.method == variant and r.n_train == n]
+            maes = [r.mae_months for r in own if math.isfinite(r.mae_months)]
+            points.append(
+                {
+                    "method": method,
+                    "variant": variant,
+                    "n_train": n,
+                    "mae_months": round(float(np.mean(maes)), 1) if maes else None,
+                    "mae_months_range": [round(min(maes), 1), round(max(maes), 1)]
+                    if maes
+                    else None,
+                    "replicates": len(own),
+                    "rejected": sum(r.n_rejected for r in own),
+                    "held_out": sum(r.n_held_out for r in own),
+                    "source": source,
+                }
+            )
+    return points
 
 
 def plot(rows: Sequence[Row], path: Path, *, title: str) -> None:

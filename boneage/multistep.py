@@ -96,6 +96,25 @@ def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
+def rejection_reason(measurements: Measurements, mode: SpacingMode) -> str | None:
+    """Why these measurements cannot be looked up in ``mode``, in words for the report, or None.
+
+    The same test decides what a reference fit may learn from (:mod:`boneage.reference_fit`): a
+    hand the estimate would reject must not teach the table that such hands exist."""
+    long_bones = measurements.long_bones()
+    if len(long_bones) < MIN_LONG_BONES:
+        return (
+            f"Only {len(long_bones)} of 21 long bones were found in the segmentation "
+            f"(at least {MIN_LONG_BONES} are needed): the image may not show a whole hand."
+        )
+    if mode == "ratios" and RATIO_BASE not in measurements.bones:
+        return (
+            "The third metacarpal was not found, and without a pixel spacing the bone lengths "
+            "can only be compared to it."
+        )
+    return None
+
+
 def run_multistep(
     image: np.ndarray,
     *,
@@ -118,19 +137,9 @@ def run_multistep(
     mode: SpacingMode = (
         "absolute_mm" if spacing_mm is not None and "absolute_mm" in reference.modes() else "ratios"
     )
-    long_bones = measurements.long_bones()
-    if len(long_bones) < MIN_LONG_BONES:
-        return MultistepRejection(
-            f"Only {len(long_bones)} of 21 long bones were found in the segmentation "
-            f"(at least {MIN_LONG_BONES} are needed): the image may not show a whole hand.",
-            render_overlay(image, labels, measurements),
-        )
-    if mode == "ratios" and RATIO_BASE not in measurements.bones:
-        return MultistepRejection(
-            "The third metacarpal was not found, and without a pixel spacing the bone lengths "
-            "can only be compared to it.",
-            render_overlay(image, labels, measurements),
-        )
+    reason = rejection_reason(measurements, mode)
+    if reason is not None:
+        return MultistepRejection(reason, render_overlay(image, labels, measurements))
     estimate = estimate_age(reference, measurements, sex, mode)
     return MultistepResult(
         age_months=estimate.age_months,

@@ -12,7 +12,10 @@ Lookup is a likelihood over the age grid from every feature measured, with a fla
 estimate is the posterior median and the interval its central :data:`COVERAGE` range. The
 features are not independent in a real child (an advanced child is advanced in every centre), so
 the log-likelihood is divided by the table's ``temperature``, calibrated so that the interval
-covers the true age as often as it claims (:mod:`boneage.reference_fit`). Bone lengths
+covers the true age as often as it claims (:mod:`boneage.reference_fit`). That calibration holds
+for the measurements it was made on: a table read through a U-Net meets segmentation errors that
+true masks do not have, so it also carries, per spacing mode, a split-conformal multiplier of the
+interval's half-widths (``interval_scales``) calibrated on that U-Net's measurements. Bone lengths
 of one hand are not independent (a tall child has long bones throughout), so the length features
 share a common size factor: their z-scores are jointly normal with correlation
 ``shared_fraction`` (closed form below). Every bone with a continuous feature also gets its own
@@ -40,7 +43,9 @@ from boneage.errors import ModelUnavailable
 from boneage.measure import RATIO_BASE, Measurements
 
 SpacingMode = Literal["absolute_mm", "ratios"]
-SCHEMA = "boneage-reference/1"
+SCHEMA = "boneage-reference/2"
+"""Version 2 adds ``interval_scales``; a version-1 table still loads, with none."""
+READABLE_SCHEMAS = ("boneage-reference/1", SCHEMA)
 AGE_GRID_MONTHS = np.arange(0.0, 229.0, 1.0)
 """Ages (months) the curves are tabulated on: birth to 19 years."""
 COVERAGE = 0.9
@@ -102,6 +107,8 @@ class ReferenceTable:
     sexes: dict[str, SexReference]
     shared_fraction: dict[str, float] = field(default_factory=lambda: dict(SHARED_FRACTION))
     temperature: float = 1.0
+    interval_scales: dict[str, float] = field(default_factory=dict)
+    """Per spacing mode, the multiplier of the interval's half-widths; 1.0 for a mode not here."""
     provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -122,6 +129,7 @@ class ReferenceTable:
             "provenance": self.provenance,
             "shared_fraction": self.shared_fraction,
             "temperature": self.temperature,
+            "interval_scales": self.interval_scales,
             "ages_months": self.ages_months.tolist(),
             "sexes": {
                 sex: {
@@ -137,7 +145,7 @@ class ReferenceTable:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> ReferenceTable:
-        if raw.get("schema") != SCHEMA:
+        if raw.get("schema") not in READABLE_SCHEMAS:
             raise ModelUnavailable(f"reference table schema {raw.get('schema')!r} is not {SCHEMA}")
         sexes = {
             sex: SexReference(
@@ -156,6 +164,7 @@ class ReferenceTable:
             sexes=sexes,
             shared_fraction=dict(raw["shared_fraction"]),
             temperature=float(raw["temperature"]),
+            interval_scales={k: float(v) for k, v in raw.get("interval_scales", {}).items()},
             provenance=dict(raw["provenance"]),
         )
 
@@ -358,6 +367,9 @@ def estimate_age(
         log_likelihood += np.log(p if observed else 1 - p)
 
     median, low, high = _posterior_summary(ages, log_likelihood / table.temperature)
+    scale = table.interval_scales.get(mode, 1.0)
+    low = max(float(ages[0]), median - scale * (median - low))
+    high = min(float(ages[-1]), median + scale * (high - median))
     return AgeEstimate(
         age_months=median,
         interval_months=(low, high),

@@ -4,8 +4,8 @@ The network (:class:`AgeRegressor`) is a small timm encoder (random initialisati
 channel) whose pooled features are joined with the sex and mapped to a mean and a variance of the
 age (Gaussian negative log-likelihood head). The predicted standard deviation says which images
 are harder; its absolute size is then calibrated on a held-out calibration split by split
-conformal prediction (:func:`conformal_scale`), so that ``mean ± scale · sd`` covers the true age
-in 90 % of unseen cases. The calibrated ``scale`` is stored in the checkpoint.
+conformal prediction (:func:`boneage.conformal.conformal_scale`), so that ``mean ± scale · sd``
+covers the true age in 90 % of unseen cases. The calibrated ``scale`` is stored in the checkpoint.
 
 A checkpoint is one ``torch.save`` file: the weights in float16 (the demo model is well under
 8 MB), the constructor settings, the target normalisation and the calibration.
@@ -140,23 +140,6 @@ def normalise(age_months: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tenso
 
 def denormalise(value: torch.Tensor) -> np.ndarray:
     return value.float().cpu().numpy() * AGE_SPREAD_MONTHS + AGE_CENTRE_MONTHS
-
-
-def conformal_scale(
-    residuals_months: np.ndarray, sd_months: np.ndarray, coverage: float = COVERAGE
-) -> float:
-    """Split-conformal multiplier of the predicted sd (Romano et al. 2019, normalised scores).
-
-    The score of each calibration case is ``|y - mean| / sd``; the multiplier is its
-    ``ceil((n + 1) · coverage) / n`` empirical quantile, which guarantees at least ``coverage``
-    marginal coverage on exchangeable new cases (Vovk et al. 2005; Lei et al. 2018).
-    """
-    scores = np.abs(np.asarray(residuals_months)) / np.asarray(sd_months)
-    n = len(scores)
-    if n == 0:
-        raise ValueError("calibration needs at least one case")
-    level = min(1.0, np.ceil((n + 1) * coverage) / n)
-    return float(np.quantile(scores, level, method="higher"))
 
 
 def load_regressor(path: Path, device: str = "cpu") -> Regressor:

@@ -31,14 +31,15 @@ from monai.transforms import (
 )
 
 import boneage
+from boneage.conformal import conformal_scale
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
 from boneage.phantom import generate_phantom
 from boneage.preprocess import INPUT_SIZE, preprocess
 from boneage.regress import (
+    COVERAGE,
     AgeRegressor,
     Regressor,
     RegressorConfig,
-    conformal_scale,
     normalise,
 )
 from boneage.segment_train import HELD_OUT_FIRST_SEED, PHANTOM_SIZE
@@ -170,7 +171,7 @@ def calibrate(regressor: Regressor, calibration: Sequence[Sample]) -> None:
     """Set the interval multiplier from the calibration cases (split conformal)."""
     mean, sd = _predict(regressor, calibration)
     truth = np.array([s.age_months for s in calibration])
-    regressor.interval_scale = conformal_scale(truth - mean, sd)
+    regressor.interval_scale = conformal_scale(truth - mean, sd, COVERAGE)
 
 
 def evaluate(regressor: Regressor, held_out: Sequence[Sample]) -> Evaluation:

@@ -1,32 +1,68 @@
 """``boneage fit-reference DATASET --out FILE``: refit the reference table from labelled hands.
 
-DATASET is ``phantom:FIRST:COUNT`` (phantoms of seeds FIRST..FIRST+COUNT-1, measured on their
-true masks, or on a U-Net's segmentation with ``--unet``). The table is written as versioned
-JSON with its provenance, and a model card (``FILE`` with ``.card.json``) with the multi-step
-accuracy measured on held-out phantoms of seeds never used in the fit.
+DATASET is either
+
+- ``phantom:FIRST:COUNT``: phantoms of seeds FIRST..FIRST+COUNT-1, measured on their true masks
+  (or on a U-Net's segmentation with ``--unet``), and held-out phantoms of seeds never used in
+  the fit; or
+- the folder of a labelled dataset in the RSNA layout (see :mod:`boneage.datasets`). It has no
+  bone masks, so ``--unet`` is required: the table learns that U-Net's measurements and is to be
+  read through it. The cases are shuffled by a seed-0 permutation (as ``boneage learning-curve``
+  splits a folder); the first ``--n-held-out`` are held out, the rest fitted. A case whose
+  segmentation cannot be measured is skipped and counted. PNGs carry no pixel spacing, so the
+  table has only the ``"ratios"`` mode.
+
+The table is written as versioned JSON with its provenance, and a model card (``FILE`` with
+``.card.json``) with the multi-step accuracy measured on the held-out hands.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 import boneage
 from boneage.cli import apply_threads
 from boneage.errors import InputError
+from boneage.modelcard import HeldOut, ModelCard, TrainingData
+
+if TYPE_CHECKING:
+    from boneage.reference import ReferenceTable
+    from boneage.reference_fit import Sample
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """The hands to fit and to score, and what the card says of them."""
+
+    train: list[Sample]
+    held: list[Sample]
+    training_data: TrainingData
+    held_out_kind: str
+    source: str
+    unmeasurable: dict[str, int] = field(default_factory=dict)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("fit-reference", help="refit the reference table from data")
-    parser.add_argument("dataset", help="phantom:FIRST:COUNT")
+    parser.add_argument("dataset", help="phantom:FIRST:COUNT or the folder of an RSNA-layout set")
     parser.add_argument("--out", type=Path, required=True, help="table JSON file to write")
-    parser.add_argument("--unet", type=Path, default=None, help="measure on this U-Net's masks")
-    parser.add_argument("--name", default="reference-phantom")
+    parser.add_argument(
+        "--unet",
+        type=Path,
+        default=None,
+        help="measure on this U-Net's masks; required for a folder, which has no masks: the "
+        "table learns this U-Net's measurement bias, so choose the one it will be read with "
+        "(e.g. boneage/demo_models/unet/unet.pt)",
+    )
+    parser.add_argument(
+        "--name", default=None, help="table name (default reference-phantom or reference-FOLDER)"
+    )
     parser.add_argument("--version", default="1.0.0")
-    parser.add_argument("--n-held-out", type=int, default=40, help="held-out phantoms")
+    parser.add_argument("--n-held-out", type=int, default=40, help="held-out hands")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.set_defaults(handler=_fit_reference)
 
@@ -35,20 +71,19 @@ def _phantom_seeds(dataset: str) -> range:
     kind, _, rest = dataset.partition(":")
     first, _, count = rest.partition(":")
     if kind != "phantom" or not first.isdigit() or not count.isdigit():
-        raise InputError(f"DATASET must look like phantom:FIRST:COUNT, got {dataset!r}")
+        raise InputError(
+            f"DATASET must be phantom:FIRST:COUNT or an RSNA-layout folder, got {dataset!r}"
+        )
     return range(int(first), int(first) + int(count))
 
 
-def _fit_reference(args: argparse.Namespace) -> int:
+def _measure_phantoms(args: argparse.Namespace) -> _Measured:
     from tqdm import tqdm
 
-    from boneage.modelcard import HeldOut, ModelCard, TrainingData
-    from boneage.reference import estimate_age
-    from boneage.reference_fit import MIN_HANDS, fit_reference, measure_phantom
+    from boneage.reference_fit import MIN_HANDS, measure_phantom
     from boneage.segment import load_unet
     from boneage.segment_train import HELD_OUT_FIRST_SEED
 
-    apply_threads(args)
     seeds = _phantom_seeds(args.dataset)
     if len(seeds) < MIN_HANDS:
         raise InputError(f"a reference fit needs at least {MIN_HANDS} hands, got {len(seeds)}")
@@ -56,41 +91,87 @@ def _fit_reference(args: argparse.Namespace) -> int:
         raise InputError(f"phantom seeds from {HELD_OUT_FIRST_SEED} on are held out")
     model = load_unet(args.unet)[0] if args.unet else None
     masks = f"U-Net {args.unet.name}" if args.unet else "true masks"
-    samples = [measure_phantom(s, model=model) for s in tqdm(seeds, desc="measure", unit="hand")]
-    table = fit_reference(
-        samples, name=args.name, version=args.version, source=f"{args.dataset} ({masks})"
-    )
-    table.save(args.out)
-
+    train = [measure_phantom(s, model=model) for s in tqdm(seeds, desc="measure", unit="hand")]
     held_seeds = range(HELD_OUT_FIRST_SEED, HELD_OUT_FIRST_SEED + args.n_held_out)
     held = [measure_phantom(s, model=model) for s in tqdm(held_seeds, desc="held out")]
-    metrics: dict[str, float] = {}
-    for mode in table.modes():
-        estimates = [estimate_age(table, s.measurements, s.sex, mode) for s in held]
-        errors = np.array(
-            [e.age_months - s.age_months for e, s in zip(estimates, held, strict=True)]
+    return _Measured(
+        train,
+        held,
+        TrainingData("phantom", len(train), tuple(seeds), f"{args.dataset}, measured on {masks}"),
+        held_out_kind="phantom",
+        source=f"{args.dataset} ({masks})",
+    )
+
+
+def _measure_folder(args: argparse.Namespace, folder: Path) -> _Measured:
+    import numpy as np
+    from tqdm import tqdm
+
+    from boneage.evaluate import rsna_cases
+    from boneage.reference_fit import MIN_HANDS, measure_cases
+    from boneage.segment import load_unet
+
+    if args.unet is None:
+        raise InputError(
+            f"{folder} has no bone masks: give --unet, the U-Net whose measurements the table "
+            "will be read with (e.g. boneage/demo_models/unet/unet.pt)"
         )
-        inside = [
-            lo <= s.age_months <= hi
-            for (lo, hi), s in zip((e.interval_months for e in estimates), held, strict=True)
-        ]
-        metrics |= {
-            f"mae_months/{mode}": float(np.abs(errors).mean()),
-            f"coverage_90/{mode}": float(np.mean(inside)),
-        }
+    cases = rsna_cases(folder)
+    if len(cases) - args.n_held_out < MIN_HANDS:
+        raise InputError(
+            f"{folder} has {len(cases)} cases: holding out {args.n_held_out} leaves fewer than "
+            f"the {MIN_HANDS} hands a reference fit needs"
+        )
+    order = np.random.default_rng(0).permutation(len(cases))
+    model = load_unet(args.unet)[0]
+    train = measure_cases(
+        tqdm([cases[i] for i in order[args.n_held_out :]], desc="measure", unit="hand"), model
+    )
+    n_fit = len(cases) - args.n_held_out
+    if len(train.samples) < MIN_HANDS:
+        raise InputError(
+            f"the U-Net found a measurable hand in only {len(train.samples)} of {n_fit} cases of "
+            f"{folder}; a reference fit needs {MIN_HANDS}"
+        )
+    held = measure_cases(
+        tqdm([cases[i] for i in order[: args.n_held_out]], desc="held out", unit="hand"), model
+    )
+    description = (
+        f"{folder.name}: {len(train.samples)} of {n_fit} cases after {args.n_held_out} held out "
+        f"(seed-0 permutation of {len(cases)}), measured on U-Net {args.unet.name}, "
+        f"{train.n_unmeasurable} unmeasurable skipped; no pixel spacing, ratios only"
+    )
+    return _Measured(
+        train.samples,
+        held.samples,
+        TrainingData("rsna-folder", len(train.samples), (), description),
+        held_out_kind="rsna-folder",
+        source=f"{folder.name}, {len(train.samples)} cases (U-Net {args.unet.name})",
+        unmeasurable={"training": train.n_unmeasurable, "held_out": held.n_unmeasurable},
+    )
+
+
+def _card(
+    args: argparse.Namespace,
+    table: ReferenceTable,
+    measured: _Measured,
+    metrics: dict[str, float],
+) -> ModelCard:
+    """The card of ``table`` (already written to ``args.out``), scored by its lowest-MAE mode."""
     best = min(table.modes(), key=lambda m: metrics[f"mae_months/{m}"])
-    card = ModelCard(
-        name=args.name,
-        version=args.version,
+    settings = {"provenance": table.provenance, "shared_fraction": table.shared_fraction}
+    if measured.unmeasurable:
+        settings["unmeasurable"] = measured.unmeasurable
+    return ModelCard(
+        name=table.name,
+        version=table.version,
         kind="reference",
         architecture="Gaussian-likelihood age lookup over a 0-228 month grid (boneage.reference)",
         parameter_count=sum(len(r.continuous) * 2 + len(r.binary) for r in table.sexes.values()),
-        training_data=TrainingData(
-            "phantom", len(samples), tuple(seeds), f"{args.dataset}, measured on {masks}"
-        ),
+        training_data=measured.training_data,
         held_out=HeldOut(
-            "phantom",
-            len(held),
+            measured.held_out_kind,
+            args.n_held_out,
             mae_months=metrics[f"mae_months/{best}"],
             coverage_90=metrics[f"coverage_90/{best}"],
             metrics=metrics,
@@ -98,11 +179,32 @@ def _fit_reference(args: argparse.Namespace) -> int:
         file=args.out.name,
         file_sha256=hashlib.sha256(args.out.read_bytes()).hexdigest(),
         code_version=boneage.__version__,
-        settings={"provenance": table.provenance, "shared_fraction": table.shared_fraction},
+        settings=settings,
     )
+
+
+def _fit_reference(args: argparse.Namespace) -> int:
+    from boneage.reference_fit import fit_reference, held_out_metrics
+
+    apply_threads(args)
+    if args.n_held_out < 1:
+        raise InputError(f"--n-held-out must be at least 1, got {args.n_held_out}")
+    folder = Path(args.dataset)
+    if args.dataset.startswith("phantom:") or not folder.is_dir():
+        measured, name = _measure_phantoms(args), "reference-phantom"
+    else:
+        folder = folder.resolve()
+        measured, name = _measure_folder(args, folder), f"reference-{folder.name}"
+    table = fit_reference(
+        measured.train, name=args.name or name, version=args.version, source=measured.source
+    )
+    table.save(args.out)
+    metrics = held_out_metrics(table, measured.held)
     card_path = args.out.with_suffix(".card.json")
-    card.save(card_path)
+    _card(args, table, measured, metrics).save(card_path)
     for key, value in metrics.items():
         print(f"{key}: {value:.2f}")
+    for part, count in measured.unmeasurable.items():
+        print(f"{part}: {count} case(s) skipped, no measurable hand in the segmentation")
     print(f"wrote {args.out} and {card_path}")
     return 0

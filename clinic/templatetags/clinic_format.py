@@ -25,3 +25,13 @@ def signed(value: float | None, digits: int = 1) -> str:
         return "—"
     text = f"{abs(float(value)):.{int(digits)}f}"
     return f"+{text}" if value > 0 else (f"−{text}" if value < 0 else text)
+
+
+METHOD_NAMES = {"multistep": "multi-step", "endtoend": "end-to-end"}
+"""The assessment's method keys (its JSON contract) as a report names them."""
+
+
+@register.filter
+def method_name(key: str) -> str:
+    """``"endtoend"`` → ``"end-to-end"``; an unknown key is shown as it is."""
+    return METHOD_NAMES.get(key, key)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -16,9 +17,11 @@ from boneage.anatomy import NUM_CLASSES
 from boneage.cli import main
 from boneage.evaluate import LabelledImage, evaluate_multistep
 from boneage.learning_curve import CNN_BATCH, COLUMNS, SEG_BATCH, epochs_for
+from boneage.notes import other_method_sentence
 from boneage.phantom import generate_phantom
 from boneage.preprocess import crop_labels, preprocess
 from boneage.reference import default_reference
+from boneage.registry import DEFAULT_DIRECTORY, load_models
 
 
 class _FixedMasks(nn.Module):
@@ -77,7 +80,7 @@ def test_an_empty_segmentation_is_counted_as_rejected_not_as_zero_error():
     assert math.isnan(result.mae_months) and math.isnan(result.coverage_90)
 
 
-def test_tiny_phantom_curve_writes_every_row_and_the_plot(tmp_path):
+def test_tiny_phantom_curve_writes_every_row_the_plot_and_the_cards(tmp_path):
     torch.set_num_threads(1)
     argv = [
         "learning-curve",
@@ -122,3 +125,20 @@ def test_tiny_phantom_curve_writes_every_row_and_the_plot(tmp_path):
     assert payload["settings"]["multistep_spacing_mode"] == "ratios"
     assert payload["settings"]["steps_seg"] == 1 and len(payload["rows"]) == len(rows)
     assert (tmp_path / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    models = tmp_path / "models"
+    shutil.copytree(DEFAULT_DIRECTORY, models)
+    assert (
+        main(["attach-curve", str(tmp_path / "learning_curve.json"), "--models", str(models)]) == 0
+    )
+    bundle = load_models(models)
+    points = bundle.cards["reference"].learning_curve
+    assert {(p["method"], p["n_train"]) for p in points} == {
+        (m, n) for m in ("multistep", "endtoend") for n in (4, 8)
+    }
+    assert all(
+        p == q for p, q in zip(points, bundle.cards["regression"].learning_curve, strict=True)
+    )
+    assert "At 8 training cases the end-to-end method measured" in other_method_sentence(
+        bundle.cards["reference"], "endtoend"
+    )

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
 from boneage import anatomy
-from boneage.measure import BoneMeasurement, Measurements, Ossification
+from boneage.measure import Ossification
 from boneage.reference import (
+    SCHEMA,
     UNMEASURED_LENGTHS,
     ReferenceTable,
     default_reference,
     estimate_age,
 )
+from tests.boneage.reference_hands import hand_at
 
 
 @pytest.fixture(scope="module")
@@ -21,51 +24,9 @@ def table() -> ReferenceTable:
     return default_reference()
 
 
-def _expected_ossification(age_months: float, sex: str) -> Ossification:
-    """Presence and fusion as the reference says they are most likely at ``age_months``."""
-    present = [
-        c
-        for c in anatomy.OSSIFICATION_CENTRES
-        if anatomy.ossification_probability(c, age_months, sex) > 0.5
-    ]
-    absent = [c for c in anatomy.OSSIFICATION_CENTRES if c not in present]
-    epiphyses = [c for c in present if c.endswith("_epiphysis")]
-    fused = [e for e in epiphyses if anatomy.physis_fused_probability(e, age_months, sex) > 0.5]
-    return Ossification(
-        tuple(present), tuple(absent), tuple(fused), tuple(e for e in epiphyses if e not in fused)
-    )
-
-
-def _hand_at(age_months: float, sex: str, *, spacing: bool, scale: dict[str, float] | None = None):
-    """Measurements whose every length equals the reference mean at ``age_months`` (times
-    ``scale[bone]`` where given), with the ossification expected at that age."""
-    scale = scale or {}
-    lengths = {
-        b: anatomy.bone_length_mm(b, age_months, sex)[0] * scale.get(b, 1.0)
-        for b in anatomy.LENGTH_BONES
-    }
-    bones = {
-        bone: BoneMeasurement(
-            bone=bone,
-            kind="long",
-            area_px=100,
-            length_px=length,
-            width_px=5.0,
-            centroid_px=(0.0, 0.0),
-            orientation_deg=0.0,
-            length_mm=length if spacing else None,
-            length_ratio=length / lengths["metacarpal_3"],
-        )
-        for bone, length in lengths.items()
-    }
-    return Measurements(
-        bones, _expected_ossification(age_months, sex), (1.0, 1.0) if spacing else None
-    )
-
-
 @pytest.mark.parametrize(("age", "sex"), [(36.0, "F"), (96.0, "M"), (130.0, "F")])
 def test_lengths_equal_to_the_mean_at_an_age_give_that_age(table, age, sex):
-    hand = _hand_at(age, sex, spacing=True)
+    hand = hand_at(age, sex, spacing=True)
     lengths_only = dataclasses.replace(hand, ossification=Ossification((), (), (), ()))
     for measurements in (hand, lengths_only):
         estimate = estimate_age(table, measurements, sex, "absolute_mm")
@@ -78,7 +39,7 @@ def test_lengths_equal_to_the_mean_at_an_age_give_that_age(table, age, sex):
 
 
 def test_same_hand_a_third_larger_reads_older_with_spacing_but_not_as_ratios(table):
-    hand = _hand_at(60.0, "M", spacing=True, scale=dict.fromkeys(anatomy.LENGTH_BONES, 1.3))
+    hand = hand_at(60.0, "M", spacing=True, scale=dict.fromkeys(anatomy.LENGTH_BONES, 1.3))
     absolute = estimate_age(table, hand, "M", "absolute_mm")
     ratios = estimate_age(table, hand, "M", "ratios")
     assert absolute.age_months > ratios.age_months + 10.0
@@ -87,7 +48,7 @@ def test_same_hand_a_third_larger_reads_older_with_spacing_but_not_as_ratios(tab
 
 
 def test_interval_is_wider_without_spacing_in_a_ratio_only_table(table):
-    hand = _hand_at(100.0, "F", spacing=True)
+    hand = hand_at(100.0, "F", spacing=True)
     absolute = estimate_age(table, hand, "F", "absolute_mm")
     ratios = estimate_age(table, hand, "F", "ratios")
     width = lambda e: e.interval_months[1] - e.interval_months[0]  # noqa: E731
@@ -95,8 +56,8 @@ def test_interval_is_wider_without_spacing_in_a_ratio_only_table(table):
 
 
 def test_a_bone_that_disagrees_is_flagged_and_does_not_move_the_estimate(table):
-    clean = estimate_age(table, _hand_at(84.0, "F", spacing=True), "F", "absolute_mm")
-    merged = _hand_at(84.0, "F", spacing=True, scale={"metacarpal_2": 1.6})
+    clean = estimate_age(table, hand_at(84.0, "F", spacing=True), "F", "absolute_mm")
+    merged = hand_at(84.0, "F", spacing=True, scale={"metacarpal_2": 1.6})
     estimate = estimate_age(table, merged, "F", "absolute_mm")
     assert estimate.outliers == ("metacarpal_2",)
     flagged = {b.bone for b in estimate.bone_ages if b.outlier}
@@ -105,7 +66,7 @@ def test_a_bone_that_disagrees_is_flagged_and_does_not_move_the_estimate(table):
 
 
 def test_absent_and_fused_centres_alone_bound_the_age(table):
-    hand = _hand_at(30.0, "M", spacing=False)
+    hand = hand_at(30.0, "M", spacing=False)
     only_ossification = dataclasses.replace(hand, bones={})
     estimate = estimate_age(table, only_ossification, "M", "ratios")
     low, high = estimate.interval_months
@@ -117,9 +78,32 @@ def test_table_survives_save_and_load(table, tmp_path):
     path = tmp_path / "reference.json"
     table.save(path)
     loaded = ReferenceTable.load(path)
-    hand = _hand_at(120.0, "M", spacing=True)
+    hand = hand_at(120.0, "M", spacing=True)
     assert loaded.ident == table.ident
     assert loaded.provenance["code_version"]
     assert estimate_age(loaded, hand, "M", "absolute_mm").age_months == pytest.approx(
         estimate_age(table, hand, "M", "absolute_mm").age_months, abs=0.01
     )
+
+
+def test_interval_scale_widens_the_interval_around_the_same_estimate(table):
+    hand = hand_at(100.0, "F", spacing=True)
+    scaled = dataclasses.replace(table, interval_scales={"absolute_mm": 2.0})
+    plain = estimate_age(table, hand, "F", "absolute_mm")
+    wide = estimate_age(scaled, hand, "F", "absolute_mm")
+    assert wide.age_months == plain.age_months
+    for plain_edge, wide_edge in zip(plain.interval_months, wide.interval_months, strict=True):
+        doubled = plain.age_months + 2 * (plain_edge - plain.age_months)
+        assert wide_edge == pytest.approx(min(max(doubled, 0.0), 228.0))
+    assert wide.interval_months != plain.interval_months
+    assert estimate_age(scaled, hand, "F", "ratios") == estimate_age(table, hand, "F", "ratios")
+
+
+def test_a_version_1_table_still_loads_without_interval_scales(table, tmp_path):
+    raw = table.to_json()
+    assert raw["schema"] == SCHEMA
+    raw["schema"] = "boneage-reference/1"
+    del raw["interval_scales"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(raw))
+    assert ReferenceTable.load(path).interval_scales == {}

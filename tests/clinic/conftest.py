@@ -93,8 +93,13 @@ def contract_assessment(*, multistep: float = 121.4, endtoend: float = 118.9) ->
                       "reason": "intervals overlap"},
         "quality": {"checks": [{"name": "is_hand", "passed": True, "detail": "hand-like"}],
                     "corrections": []},
-        "chronological": {"age_months": 120.0, "difference_months": multistep - 120.0, "sds": 0.1,
-                          "category": "within normal"},
+        "chronological": {"age_months": 120.0, "difference_months": endtoend - 120.0, "sds": 0.1,
+                          "category": "within normal", "based_on": "endtoend",
+                          "by_method": {
+                              "multistep": {"difference_months": multistep - 120.0, "sds": 0.1,
+                                            "category": "within normal"},
+                              "endtoend": {"difference_months": endtoend - 120.0, "sds": 0.1,
+                                           "category": "within normal"}}},
         "models": {},
     }  # fmt: skip
 
