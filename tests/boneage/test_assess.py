@@ -129,6 +129,9 @@ def test_every_real_radiograph_gets_estimates_or_stated_rejections(
     result = assess(read_radiograph(REAL_XRAYS / name), models=models, sex="F").to_dict()
     _check_estimate(result["multistep"])
     _check_estimate(result["endtoend"])
+    if "rejected" not in result["multistep"]:
+        # The children are 0-3 years old: a multi-step estimate must at least allow that.
+        assert result["multistep"]["interval_months"][0] <= 48
     assert "synthetic" in json.dumps(result).lower()  # notes say phantom training is unvalidated
     if name == "4.png":
         assert any("rotated" in c for c in result["quality"]["corrections"])

@@ -85,3 +85,22 @@ def test_tiny_centres_count_absent_and_carpals_are_sized_against_the_capitate():
     assert "pisiform" not in result.bones
     assert {"capitate", "hamate"} <= set(result.ossification.present)
     assert result.bones["hamate"].relative_size == pytest.approx(0.5)
+
+
+def test_a_stray_fragment_of_a_label_neither_stretches_the_bone_nor_counts_as_it():
+    mask = np.zeros((256, 256), np.uint8)
+    label = BY_NAME["metacarpal_3"].label
+    mask[40:140, 60:72] = label  # the bone: 100 x 12 px
+    mask[220:226, 200:206] = label  # a 6 x 6 px fragment far away
+    measured = measure_bones(mask)
+    bone = measured.bones["metacarpal_3"]
+    assert bone.length_px == pytest.approx(100, abs=1.0)
+    assert bone.area_px == 100 * 12
+    assert measured.fragmented_fraction == pytest.approx(36 / (1200 + 36))
+
+
+def test_a_mask_of_whole_bones_has_no_fragments():
+    mask = np.zeros((128, 128), np.uint8)
+    mask[10:60, 20:30] = BY_NAME["metacarpal_2"].label
+    mask[10:60, 40:50] = BY_NAME["metacarpal_3"].label
+    assert measure_bones(mask).fragmented_fraction == 0.0

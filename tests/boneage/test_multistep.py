@@ -119,3 +119,24 @@ def test_sex_is_required(table):
             model=OracleSegmenter(np.zeros((64, 64), np.uint8)),
             reference=table,
         )
+
+
+def test_a_scattered_segmentation_is_rejected_rather_than_measured(hand, table):
+    """Labels strewn across the image (what the demo U-Net does on real radiographs) must not
+    become an age: the rejection says how much of the segmentation was scattered."""
+    phantom, prepared, oracle = hand
+    labels = oracle.labels.numpy().copy()
+    rng = np.random.default_rng(0)
+    bone = labels > 0
+    speckle = rng.random(labels.shape) < 0.4 * bone.sum() / bone.size
+    labels[speckle & ~bone] = rng.integers(1, NUM_CLASSES, size=int((speckle & ~bone).sum()))
+    result = run_multistep(
+        prepared.image,
+        spacing_mm=None,
+        sex=phantom.sex,
+        model=OracleSegmenter(labels),
+        reference=table,
+    )
+    assert isinstance(result, MultistepRejection)
+    assert "scattered" in result.reason and "%" in result.reason
+    assert result.overlay is not None
