@@ -134,8 +134,8 @@ def fitted_reference(unet, segmentation: ModelCard) -> ReferenceTable:
     (:func:`boneage.reference.default_reference`): the U-Net draws bones systematically shorter
     or longer and sees ossification centres that are not there, so a table of true anatomy reads
     its measurements as the wrong age. Measured on the 60 held-out phantoms of the card behind
-    ``unet-demo@1.0.0``: the anatomy table gave MAE 30.5 months (ratios) and 23.4 (mm), the
-    fitted table 18.6 and 12.6. The same U-Net training phantoms serve both, so the multi-step
+    ``unet-demo@1.0.0``: the anatomy table gave MAE 30.5 months (ratios) and 22.9 (mm), the
+    fitted table 15.5 and 13.2. The same U-Net training phantoms serve both, so the multi-step
     path's data size stays that of its U-Net, as in :mod:`boneage.learning_curve`."""
     seeds = UNET.training_seeds()
     samples = [measure_case(phantom_case(seed), unet) for seed in seeds]

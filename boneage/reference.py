@@ -19,9 +19,10 @@ interval's half-widths (``interval_scales``) calibrated on that U-Net's measurem
 of one hand are not independent (a tall child has long bones throughout), so the length features
 share a common size factor: their z-scores are jointly normal with correlation
 ``shared_fraction`` (closed form below). Every bone with a continuous feature also gets its own
-age (the maximum of its own likelihood, i.e. the inverse of its mean curve); a bone whose age lies
-beyond a robust threshold from the median of the others is an outlier, excluded from the combined
-estimate and listed — never silently averaged in.
+age (the maximum of its own likelihood, i.e. the inverse of its mean curve); a bone whose
+measurement lies too many of its own SDs from what the consensus of those ages predicts
+(:data:`OUTLIER_Z`) is an outlier, excluded from the combined estimate and listed — never
+silently averaged in.
 
 The default table (:func:`default_reference`) is built from :mod:`boneage.anatomy` (reference
 lengths, appearance and fusion timing); :mod:`boneage.reference_fit` refits it from data.
@@ -60,11 +61,15 @@ size factor cancelled, the bone-specific scatter of about a third of the 6.5 % l
 SHARED_FRACTION = {"length_mm": 0.85, "length_ratio": 0.0}
 """Default fraction of the length variance that is shared by all bones of one hand. Assumed, of
 the order of the high inter-bone length correlations in the hand; ratios cancel the shared size."""
-OUTLIER_MADS = 3.5
-OUTLIER_FLOOR_MONTHS = 24.0
-"""A bone is an outlier when its age is more than max(3.5 robust SDs (1.4826 MAD), 24 months) from
-the median age of the informative bones: the floor keeps agreeing bones from being flagged when
-the others happen to agree unusually closely."""
+OUTLIER_Z = 4.0
+"""A bone is an outlier when its measurement lies more than this many of its own SDs from what its
+curve expects at the consensus age (the median of the per-bone ages), beyond the offset that all
+bones share (the median of those deviations: a large or advanced hand moves every bone alike).
+Judging each bone against its own scatter, not its age against the others' ages, keeps small bones
+with flat curves, whose per-bone ages scatter widely, from being flagged while they agree: on 40
+held-out phantoms with true masks and a table refitted on 240, 0.15 bones per hand were flagged,
+against 1.3 when a bone's age more than max(24 months, 3.5 robust SDs) from the others' median
+was the rule. Behind the demo U-Net, where flags mark segmentation errors, 1.05 per hand."""
 UNMEASURED_LENGTHS = ("radius", "ulna")
 """Long bones whose length is never used: a hand radiograph shows only the distal forearm, so
 their visible length says where the field of view ends, not how old the child is."""
@@ -303,14 +308,23 @@ def _shared_log_likelihood(
     return -0.5 * quadratic / (1 - shared) - log_cv
 
 
-def _flag_outliers(ages: dict[str, float]) -> set[str]:
-    if len(ages) < 3:
+def _flag_outliers(
+    values: dict[str, float],
+    curves: dict[str, Curve],
+    bone_feature: dict[str, str],
+    bone_age: dict[str, float],
+    ages: np.ndarray,
+) -> set[str]:
+    """The bones whose feature deviates from the consensus (see :data:`OUTLIER_Z`)."""
+    if len(bone_age) < 3:
         return set()
-    values = np.array(list(ages.values()))
-    median = float(np.median(values))
-    scale = 1.4826 * float(np.median(np.abs(values - median)))
-    threshold = max(OUTLIER_MADS * scale, OUTLIER_FLOOR_MONTHS)
-    return {bone for bone, age in ages.items() if abs(age - median) > threshold}
+    at = int(np.argmin(np.abs(ages - float(np.median(list(bone_age.values()))))))
+    z = {
+        bone: (values[key] - curves[key].mean[at]) / curves[key].sd[at]
+        for bone, key in bone_feature.items()
+    }
+    offset = float(np.median(list(z.values())))
+    return {bone for bone, deviation in z.items() if abs(deviation - offset) > OUTLIER_Z}
 
 
 def _posterior_summary(ages: np.ndarray, log_likelihood: np.ndarray) -> tuple[float, float, float]:
@@ -349,7 +363,7 @@ def estimate_age(
             bone = key.split(":", 1)[1]
             bone_feature[bone] = key
             bone_age[bone] = float(ages[np.argmax(curve.log_likelihood(value))])
-    outliers = _flag_outliers(bone_age)
+    outliers = _flag_outliers(continuous, reference.continuous, bone_feature, bone_age, ages)
     kept = {k: v for k, v in continuous.items() if k.split(":", 1)[1] not in outliers}
 
     log_likelihood = np.zeros_like(ages)

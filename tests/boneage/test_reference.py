@@ -107,3 +107,13 @@ def test_a_version_1_table_still_loads_without_interval_scales(table, tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps(raw))
     assert ReferenceTable.load(path).interval_scales == {}
+
+
+def test_a_small_bone_off_by_twice_its_own_scatter_is_not_flagged(table):
+    """A distal phalanx 12 % long is about two of its SDs off: within what hands show, though its
+    flat curve puts its own age years away from the others'."""
+    hand = hand_at(84.0, "F", spacing=True, scale={"distal_phalanx_4": 1.12})
+    estimate = estimate_age(table, hand, "F", "absolute_mm")
+    own = {b.bone: b.age_months for b in estimate.bone_ages}
+    assert abs(own["distal_phalanx_4"] - 84.0) > 24  # the old age-distance rule flagged this
+    assert estimate.outliers == ()
