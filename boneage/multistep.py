@@ -99,6 +99,7 @@ class MultistepResult:
                 "physes_open": list(ossification.physes_open),
             },
             "outliers": list(self.outliers),
+            "fragmented_fraction": round(self.measurements.fragmented_fraction, 3),
         }
 
 

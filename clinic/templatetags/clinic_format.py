@@ -35,3 +35,17 @@ METHOD_NAMES = {"multistep": "multi-step", "endtoend": "end-to-end"}
 def method_name(key: str) -> str:
     """``"endtoend"`` → ``"end-to-end"``; an unknown key is shown as it is."""
     return METHOD_NAMES.get(key, key)
+
+
+@register.filter
+def bone_name(name: str) -> str:
+    """``"proximal_phalanx_3"`` → ``"proximal phalanx 3"``: the anatomy's ids as words."""
+    return str(name).replace("_", " ")
+
+
+@register.filter
+def percent(fraction: float | None) -> str:
+    """``0.042`` → ``"4 %"``; an em dash when unknown."""
+    if fraction is None or fraction == "":
+        return "—"
+    return f"{float(fraction):.0%}".replace("%", " %")

@@ -93,7 +93,9 @@ def test_result_is_the_multistep_json_object_with_an_rgb_overlay(hand, table):
         "bones",
         "ossification",
         "outliers",
+        "fragmented_fraction",
     } <= set(payload)
+    assert payload["fragmented_fraction"] == 0.0  # the oracle's true mask: every bone one piece
     assert set(payload["ossification"]) >= {"present", "absent", "physes_fused"}
     long_bone = next(b for b in payload["bones"] if b["bone"] == "metacarpal_3")
     assert long_bone["length_mm"] > 0 and long_bone["age_months"] is not None

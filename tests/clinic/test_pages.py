@@ -61,6 +61,15 @@ def test_the_report_shows_both_estimates_notes_and_agreement(browser, done_study
     assert "unet-demo-1.0.0" in page and "data-poll-url" not in page
 
 
+def test_the_report_lists_every_measured_bone_and_marks_the_outlier(browser, done_study):
+    page = browser.get(reverse("study-report", args=[done_study.pk])).content.decode()
+    assert "Measurements of the 3 bones found" in page
+    assert "metacarpal 5 (outlier)" in page and "0.62 × metacarpal 3" in page
+    assert "radius epiphysis" in page and "<td>open</td>" in page
+    assert "Bones set aside as outliers: metacarpal 5." in page
+    assert "4 % of the segmented bone pixels" in page
+
+
 def test_the_status_endpoint_reports_progress(browser, done_study):
     answer = browser.get(reverse("study-status", args=[done_study.pk])).json()
     assert answer == {"id": done_study.pk, "status": "done", "failure_reason": ""}
