@@ -94,7 +94,9 @@ def error_sentence(card: ModelCard) -> str | None:
         f"{_noun(held.kind, held.size).replace('synthetic ', '')} never trained on"
     )
     if held.coverage_90 is not None:
-        sentence += f"; the 90 % interval held the true age in {held.coverage_90:.0%} of them"
+        sentence += (
+            f"; the 90 % interval held the true age in {held.coverage_90 * 100:.0f} % of them"
+        )
     return sentence + "."
 
 

@@ -82,7 +82,7 @@ def test_training_sentence_names_kind_and_size(cards):
 
 def test_error_sentence_gives_mae_and_coverage_only_when_measured(cards):
     text = error_sentence(cards["regression"])
-    assert "14 months" in text and "90%" in text
+    assert "14 months" in text and "held the true age in 90 % of them" in text
     assert "interval" not in error_sentence(cards["reference"])
     assert error_sentence(_card("regression", mae=None)) is None
 
