@@ -50,7 +50,7 @@ def compare_estimates(multistep: Mapping[str, Any], endtoend: Mapping[str, Any])
         name for name, e in (("multistep", multistep), ("endtoend", endtoend)) if "age_months" in e
     ]
     if len(have) < 2:
-        missing = "neither method" if not have else f"only the {METHOD_NAMES[have[0]]} method"
+        missing = "Neither method" if not have else f"Only the {METHOD_NAMES[have[0]]} method"
         return Agreement(None, None, True, f"{missing} gave an estimate: review the study.")
     difference = float(endtoend["age_months"]) - float(multistep["age_months"])
     low_m, high_m = multistep["interval_months"]

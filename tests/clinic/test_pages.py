@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from clinic.models import Review, Study
+from tests.clinic.conftest import FakeAssessment, contract_assessment
 
 
 @pytest.fixture
@@ -68,6 +69,29 @@ def test_the_report_lists_every_measured_bone_and_marks_the_outlier(browser, don
     assert "radius epiphysis" in page and "<td>open</td>" in page
     assert "Bones set aside as outliers: metacarpal 5." in page
     assert "4 % of the segmented bone pixels" in page
+
+
+def test_a_rejected_path_is_explained_and_not_called_a_disagreement(
+    browser, user, upload, fake_engine
+):
+    from clinic import services
+
+    data = contract_assessment()
+    reason = "The bone segmentation is scattered: 31% of the bone pixels lie in pieces."
+    data["multistep"] = {"rejected": reason, "model": data["multistep"]["model"]}
+    data["agreement"] = {
+        "agree": None,
+        "difference_months": None,
+        "flag_for_review": True,
+        "reason": "Only the end-to-end method gave an estimate: review the study.",
+    }
+    fake_engine.result = FakeAssessment(data)
+    study = services.study_create(user=user, file=upload(), sex="F")
+    services.run_assessment(study_id=study.pk)
+    page = browser.get(reverse("study-report", args=[study.pk])).content.decode()
+    assert f"No estimate: {reason}" in page
+    assert "No comparison" in page and "disagree" not in page
+    assert "Only the end-to-end method gave an estimate" in page
 
 
 def test_the_status_endpoint_reports_progress(browser, done_study):
