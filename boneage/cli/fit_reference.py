@@ -80,6 +80,7 @@ def _phantom_seeds(dataset: str) -> range:
 def _measure_phantoms(args: argparse.Namespace) -> _Measured:
     from tqdm import tqdm
 
+    from boneage.evaluate import EVALUATION_FIRST_SEED
     from boneage.reference_fit import MIN_HANDS, measure_phantom
     from boneage.segment import load_unet
     from boneage.segment_train import HELD_OUT_FIRST_SEED
@@ -92,7 +93,8 @@ def _measure_phantoms(args: argparse.Namespace) -> _Measured:
     model = load_unet(args.unet)[0] if args.unet else None
     masks = f"U-Net {args.unet.name}" if args.unet else "true masks"
     train = [measure_phantom(s, model=model) for s in tqdm(seeds, desc="measure", unit="hand")]
-    held_seeds = range(HELD_OUT_FIRST_SEED, HELD_OUT_FIRST_SEED + args.n_held_out)
+    # Away from the phantoms a U-Net picks its best epoch on (from HELD_OUT_FIRST_SEED).
+    held_seeds = range(EVALUATION_FIRST_SEED, EVALUATION_FIRST_SEED + args.n_held_out)
     held = [measure_phantom(s, model=model) for s in tqdm(held_seeds, desc="held out")]
     return _Measured(
         train,
