@@ -112,9 +112,11 @@ def other_method_sentence(card: ModelCard, other: str) -> str | None:
     if not points:
         return None
     nearest = min(points, key=lambda p: abs(int(p["n_train"]) - size))
+    rejected = int(nearest.get("rejected") or 0)
+    refusals = f", declining {rejected} of {int(nearest['held_out'])} hands" if rejected else ""
     return (
         f"At {int(nearest['n_train'])} training cases the {METHOD_NAMES[other]} method "
-        f"measured {float(nearest['mae_months']):.0f} months."
+        f"measured {float(nearest['mae_months']):.0f} months{refusals}."
     )
 
 

@@ -37,7 +37,8 @@ def _card(kind, data_kind="phantom", size=400, mae=14.2, coverage=0.9, curve=())
 @pytest.fixture
 def cards():
     curve = [
-        {"method": "multistep", "n_train": 100, "mae_months": 20.0},
+        {"method": "multistep", "n_train": 25, "mae_months": None, "rejected": 60, "held_out": 60},
+        {"method": "multistep", "n_train": 100, "mae_months": 20.0, "rejected": 7, "held_out": 60},
         {"method": "multistep", "n_train": 400, "mae_months": 11.0},
         {"method": "endtoend", "n_train": 400, "mae_months": 14.2},
     ]
@@ -70,7 +71,7 @@ def test_separate_intervals_disagree_and_flag_for_review():
 def test_one_missing_estimate_flags_for_review_without_agreement_sentence():
     agreement = compare_estimates({"rejected": "no hand"}, estimate(100, 90, 110))
     assert agreement.agree is None and agreement.flag_for_review
-    assert "only the end-to-end method" in agreement.reason
+    assert "Only the end-to-end method" in agreement.reason
     assert agreement_sentence(agreement, "multistep") is None
 
 
@@ -91,6 +92,15 @@ def test_other_method_sentence_uses_the_nearest_size_on_the_curve(cards):
     text = other_method_sentence(cards["regression"], "multistep")
     assert text == "At 400 training cases the multi-step method measured 11 months."
     assert other_method_sentence(cards["reference"], "endtoend") is None
+
+
+def test_other_method_sentence_says_how_many_hands_that_method_declined(cards):
+    small = _card("regression", size=90, curve=cards["regression"].learning_curve)
+    assert other_method_sentence(small, "multistep") == (
+        "At 100 training cases the multi-step method measured 20 months, declining 7 of 60 hands."
+    )
+    tiny = _card("regression", size=20, curve=cards["regression"].learning_curve)
+    assert "At 100 training cases" in other_method_sentence(tiny, "multistep")  # 25: no MAE
 
 
 def test_validation_warning_only_for_synthetic_training(cards):
