@@ -27,6 +27,7 @@ from boneage.preprocess import INPUT_SIZE, crop_labels, preprocess
 from boneage.reference import (
     AGE_GRID_MONTHS,
     COVERAGE,
+    DEFAULT_TEMPERATURE,
     Curve,
     ReferenceTable,
     SexReference,
@@ -125,8 +126,15 @@ TEMPERATURES = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
 def calibrate_temperature(table: ReferenceTable, samples: Iterable[Sample]) -> float:
     """The smallest temperature from :data:`TEMPERATURES` whose intervals cover the true age of
     ``samples`` (hands not used to fit ``table``) at least :data:`~boneage.reference.COVERAGE`
-    of the time in every spacing mode the table has (the largest one when none does)."""
-    samples = list(samples)
+    of the time in every spacing mode the table has (the largest one when none does).
+
+    Only the samples ``table`` can read count: a table fitted on few hands may have no curve
+    for one sex (with 25 hands, one sex had too few within a year of any age), and that must not
+    sink the fit of the full set, whose curves have twice the hands. With no readable sample at
+    all the temperature stays :data:`~boneage.reference.DEFAULT_TEMPERATURE`."""
+    samples = [s for s in samples if _readable(table, s)]
+    if not samples:
+        return DEFAULT_TEMPERATURE
     for temperature in TEMPERATURES:
         tempered = replace(table, temperature=temperature)
         coverage = []
@@ -140,6 +148,20 @@ def calibrate_temperature(table: ReferenceTable, samples: Iterable[Sample]) -> f
         if min(coverage) >= COVERAGE:
             return temperature
     return TEMPERATURES[-1]
+
+
+def _readable(table: ReferenceTable, sample: Sample) -> bool:
+    """Whether ``table`` has a curve for some feature of ``sample`` in each of its modes."""
+    reference = table.sexes.get(sample.sex)
+    if reference is None:
+        return False
+    for mode in table.modes():
+        continuous, binary = features(sample.measurements, mode)
+        if not any(k in reference.continuous for k in continuous) and not any(
+            k in reference.binary for k in binary
+        ):
+            return False
+    return True
 
 
 def fit_reference(
