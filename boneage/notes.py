@@ -100,24 +100,33 @@ def error_sentence(card: ModelCard) -> str | None:
     return sentence + "."
 
 
+def _curve_result(point: Mapping[str, Any]) -> str:
+    """``"19 months (declining 4 of 120 hands)"`` for one learning-curve point with an MAE."""
+    rejected = int(point.get("rejected") or 0)
+    refusals = f" (declining {rejected} of {int(point['held_out'])} hands)" if rejected else ""
+    return f"{float(point['mae_months']):.0f} months{refusals}"
+
+
 def other_method_sentence(card: ModelCard, other: str) -> str | None:
-    """Where the ``other`` method stands at this model's training size, from the learning
-    curve on the card (the nearest measured size), or None without one."""
+    """Where the ``other`` method stands at this model's training size, from the learning curve
+    on the card (the nearest size it has an MAE at), beside this method's own result at that
+    size on the same curve: the curve trains both with one budget, the shipped models need not
+    match it, so a reader compares like with like. None without a curve."""
     size = card.training_data.size
-    points = [
-        p
-        for p in card.learning_curve
-        if p.get("method") == other and p.get("mae_months") is not None
-    ]
-    if not points:
+    measured = [p for p in card.learning_curve if p.get("mae_months") is not None]
+    theirs = [p for p in measured if p.get("method") == other]
+    if not theirs:
         return None
-    nearest = min(points, key=lambda p: abs(int(p["n_train"]) - size))
-    rejected = int(nearest.get("rejected") or 0)
-    refusals = f", declining {rejected} of {int(nearest['held_out'])} hands" if rejected else ""
-    return (
-        f"At {int(nearest['n_train'])} training cases the {METHOD_NAMES[other]} method "
-        f"measured {float(nearest['mae_months']):.0f} months{refusals}."
+    nearest = min(theirs, key=lambda p: abs(int(p["n_train"]) - size))
+    n = int(nearest["n_train"])
+    sentence = (
+        f"On the learning curve at {n} training cases the {METHOD_NAMES[other]} method measured "
+        f"{_curve_result(nearest)}"
     )
+    own = [p for p in measured if p.get("method") != other and int(p["n_train"]) == n]
+    if own:
+        sentence += f", this one {_curve_result(own[0])}"
+    return sentence + "."
 
 
 def validation_sentence(cards: list[ModelCard]) -> str | None:

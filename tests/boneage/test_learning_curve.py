@@ -139,6 +139,6 @@ def test_tiny_phantom_curve_writes_every_row_the_plot_and_the_cards(tmp_path):
     assert all(
         p == q for p, q in zip(points, bundle.cards["regression"].learning_curve, strict=True)
     )
-    assert "At 8 training cases the end-to-end method measured" in other_method_sentence(
+    assert "at 8 training cases the end-to-end method measured" in other_method_sentence(
         bundle.cards["reference"], "endtoend"
     )

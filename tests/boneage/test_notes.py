@@ -88,19 +88,23 @@ def test_error_sentence_gives_mae_and_coverage_only_when_measured(cards):
     assert error_sentence(_card("regression", mae=None)) is None
 
 
-def test_other_method_sentence_uses_the_nearest_size_on_the_curve(cards):
+def test_other_method_sentence_compares_both_methods_at_the_nearest_size_on_the_curve(cards):
     text = other_method_sentence(cards["regression"], "multistep")
-    assert text == "At 400 training cases the multi-step method measured 11 months."
+    assert text == (
+        "On the learning curve at 400 training cases the multi-step method measured 11 months, "
+        "this one 14 months."
+    )
     assert other_method_sentence(cards["reference"], "endtoend") is None
 
 
 def test_other_method_sentence_says_how_many_hands_that_method_declined(cards):
     small = _card("regression", size=90, curve=cards["regression"].learning_curve)
     assert other_method_sentence(small, "multistep") == (
-        "At 100 training cases the multi-step method measured 20 months, declining 7 of 60 hands."
+        "On the learning curve at 100 training cases the multi-step method measured 20 months "
+        "(declining 7 of 60 hands)."
     )
     tiny = _card("regression", size=20, curve=cards["regression"].learning_curve)
-    assert "At 100 training cases" in other_method_sentence(tiny, "multistep")  # 25: no MAE
+    assert "at 100 training cases" in other_method_sentence(tiny, "multistep")  # 25: no MAE
 
 
 def test_validation_warning_only_for_synthetic_training(cards):
