@@ -110,8 +110,10 @@ def _round(value: float | None, digits: int = 1) -> float | None:
 def rejection_reason(measurements: Measurements, mode: SpacingMode) -> str | None:
     """Why these measurements cannot be looked up in ``mode``, in words for the report, or None.
 
-    The same test decides what a reference fit may learn from (:mod:`boneage.reference_fit`): a
-    hand the estimate would reject must not teach the table that such hands exist."""
+    ``boneage fit-reference`` on a folder skips the hands this rejects
+    (:func:`boneage.reference_fit.measure_cases`): on real images, one failed segmentation must
+    not teach the table that such hands exist. Phantom fits (the demo table, the learning curve)
+    keep every training hand as its U-Net measured it."""
     if measurements.fragmented_fraction > MAX_FRAGMENTED_FRACTION:
         return (
             f"The bone segmentation is scattered: {measurements.fragmented_fraction:.0%} of the "
