@@ -84,7 +84,7 @@ def write_reference(folder: Path, unet, segmentation: ModelCard) -> ModelCard:
         kind="reference",
         architecture="sex-specific reference of bone lengths, ratios and ossification stages by "
         "age (boneage.reference), fitted to U-Net measurements and looked up after them",
-        parameter_count=sum(len(r.continuous) * 2 + len(r.binary) for r in table.sexes.values()),
+        parameter_count=table.parameter_count,
         training_data=TrainingData(
             kind="phantom",
             size=len(seeds),

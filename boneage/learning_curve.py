@@ -204,35 +204,39 @@ def phantom_curve(config: CurveConfig, work_dir: Path) -> Iterator[Row]:
                 device=config.device,
             )
             model, _ = load_unet(out_dir / "unet.pt", device=config.device or "cpu")
+            train = [phantom_case(s) for s in seeds]
             yield from multistep_rows(
                 model,
-                seeds,
+                train,
                 held_out,
                 calibration,
                 replicate=replicate,
+                first_seed=first,
                 epochs=epochs,
                 unet_seconds=time.perf_counter() - start,
             )
-            train = [_cnn_sample(phantom_case(s)) for s in seeds]
-            yield from _cnn_rows(config, train, calibration_cnn, held_out_cnn, replicate, first)
+            train_cnn = [_cnn_sample(c) for c in train]
+            yield from _cnn_rows(config, train_cnn, calibration_cnn, held_out_cnn, replicate, first)
 
 
 def multistep_rows(
     model: nn.Module,
-    seeds: Sequence[int],
+    train: Sequence[LabelledImage],
     held_out: Sequence[LabelledImage],
     calibration: Sequence[LabelledImage],
     *,
     replicate: int,
+    first_seed: int,
     epochs: int,
     unet_seconds: float,
 ) -> Iterator[Row]:
-    """Both multi-step rows of one U-Net trained on the phantoms of ``seeds``: the published-
-    anatomy table, and a table fitted to the U-Net's measurements of those same phantoms. Each
+    """Both multi-step rows of one U-Net trained on the ``train`` phantoms (seeds from
+    ``first_seed`` on): the published-anatomy table, and a table fitted to the U-Net's
+    measurements of those same phantoms. Each
     table's intervals are then widened split-conformally on the U-Net's measurements of the
     ``calibration`` cases (the CNN's calibration set), as the shipped demo table is
     (:func:`boneage.demo.fitted_reference`)."""
-    n = len(seeds)
+    n = len(train)
     shared = {
         "n_train": n,
         "seed": replicate,
@@ -252,10 +256,10 @@ def multistep_rows(
     start = time.perf_counter()
     try:
         table = fit_reference(
-            [measure_case(phantom_case(s), model) for s in seeds],
+            [measure_case(case, model) for case in train],
             name=f"phantom-unet-n{n}-r{replicate}",
             version="0",
-            source=f"U-Net measurements of phantom seeds {seeds[0]}-{seeds[-1]}",
+            source=f"U-Net measurements of phantom seeds {first_seed}-{first_seed + n - 1}",
         )
     except ValueError:
         # Too few measurable hands to fit a table: every held-out case goes unestimated.

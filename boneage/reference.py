@@ -117,6 +117,12 @@ class ReferenceTable:
     provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def parameter_count(self) -> int:
+        """Numbers fitted per sex: a mean and an SD curve per continuous feature, a probability
+        curve per binary one (what a model card lists as the table's parameters)."""
+        return sum(len(r.continuous) * 2 + len(r.binary) for r in self.sexes.values())
+
+    @property
     def ident(self) -> str:
         return f"{self.name}@{self.version}"
 

@@ -169,7 +169,7 @@ def _card(
         version=table.version,
         kind="reference",
         architecture="Gaussian-likelihood age lookup over a 0-228 month grid (boneage.reference)",
-        parameter_count=sum(len(r.continuous) * 2 + len(r.binary) for r in table.sexes.values()),
+        parameter_count=table.parameter_count,
         training_data=measured.training_data,
         held_out=HeldOut(
             measured.held_out_kind,
