@@ -1,7 +1,8 @@
 """Multi-step latency and memory on this CPU: U-Net segmentation, measurement, reference lookup.
 
 Our figure: wall time per image of ``boneage.multistep.run_multistep`` on held-out phantoms already
-preprocessed to :data:`boneage.preprocess.INPUT_SIZE` px (:func:`boneage.evaluate.phantom_case`),
+preprocessed to :data:`boneage.preprocess.INPUT_SIZE` px
+(:func:`boneage.training.evaluate.phantom_case`),
 with the shipped demo U-Net and reference table; target a median of at most 300 ms, so the
 multi-step estimate stays a small part of a 1 s ``assess`` (``bench_assess.py``). Median and 90th
 percentile over the phantoms, after one warm-up call.
@@ -30,7 +31,6 @@ import time
 
 import torch
 
-from boneage.evaluate import LabelledImage, phantom_case
 from boneage.measure import measure_bones
 from boneage.multistep import MultistepRejection, MultistepResult, run_multistep
 from boneage.overlay import render_overlay
@@ -38,6 +38,7 @@ from boneage.preprocess import INPUT_SIZE
 from boneage.reference import estimate_age
 from boneage.registry import DEFAULT_DIRECTORY, FOLDERS, ModelBundle, load_card, load_models
 from boneage.segment import segment
+from boneage.training.evaluate import LabelledImage, phantom_case
 
 RUNS = 20
 FIRST_SEED = 50_000_000

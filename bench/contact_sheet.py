@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from boneage.anatomy import NUM_CLASSES
-from boneage.phantom import generate_phantom
+from boneage.training.phantom import generate_phantom
 
 TILE = 256
 AGES_YEARS = tuple(range(1, 18, 2))

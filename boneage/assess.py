@@ -21,7 +21,7 @@ from boneage.chronological import compare
 from boneage.errors import InputError, MissingSex
 from boneage.multistep import MultistepRejection, run_multistep
 from boneage.notes import compare_estimates, endtoend_note, multistep_note
-from boneage.preprocess import preprocess
+from boneage.preprocess import field_square, preprocess
 from boneage.quality import check_quality
 from boneage.radiograph import Radiograph
 from boneage.registry import ModelBundle
@@ -78,7 +78,7 @@ def assess(
         if chronological_age_months is not None
         else (radiograph.age_months)
     )
-    quality = check_quality(radiograph.pixels, laterality=radiograph.laterality)
+    quality = check_quality(radiograph.pixels, laterality=radiograph.laterality, gate=models.gate)
     checks = [_check(c.name, c.passed, c.detail) for c in quality.checks]
     if sex_check:
         checks.append(sex_check)
@@ -106,7 +106,10 @@ def assess(
         )
         overlay = ms.overlay
         multistep = ms.to_dict()
-        ee = models.regressor.predict(prepared, sex)
+        framed = (
+            field_square(quality.as_acquired) if models.regressor.framing == "field" else prepared
+        )
+        ee = models.regressor.predict(framed, sex)
         endtoend = {
             "age_months": round(ee.age_months, 1),
             "interval_months": [round(v, 1) for v in ee.interval_months],
@@ -121,9 +124,9 @@ def assess(
     }
     endtoend["model"] = {"regression": models.cards["regression"].ident}
     if "age_months" in multistep:
-        multistep["note"] = multistep_note(models.cards, agreement)
+        multistep["note"] = multistep_note(models.cards, agreement, multistep["age_months"])
     if "age_months" in endtoend:
-        endtoend["note"] = endtoend_note(models.cards, agreement)
+        endtoend["note"] = endtoend_note(models.cards, agreement, endtoend["age_months"])
 
     return Assessment(
         input={

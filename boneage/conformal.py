@@ -1,7 +1,8 @@
 """Split-conformal calibration of prediction intervals, shared by both estimators.
 
-The end-to-end CNN scales its predicted SD (:mod:`boneage.regress_train`), the multi-step path the
-half-widths of its reference-table interval (:mod:`boneage.reference_fit`); both pick the
+The end-to-end CNN scales its predicted SD (:mod:`boneage.training.regress_train`), the multi-step
+path the
+half-widths of its reference-table interval (:mod:`boneage.training.reference_fit`); both pick the
 multiplier on cases never trained on, so the stated coverage is measured, not assumed.
 """
 

@@ -111,7 +111,8 @@ def rejection_reason(measurements: Measurements, mode: SpacingMode) -> str | Non
     """Why these measurements cannot be looked up in ``mode``, in words for the report, or None.
 
     ``boneage fit-reference`` on a folder skips the hands this rejects
-    (:func:`boneage.reference_fit.measure_cases`): on real images, one failed segmentation must
+    (:func:`boneage.training.reference_fit.measure_cases`): on real images, one failed segmentation
+    must
     not teach the table that such hands exist. Phantom fits (the demo table, the learning curve)
     keep every training hand as its U-Net measured it."""
     if measurements.fragmented_fraction > MAX_FRAGMENTED_FRACTION:

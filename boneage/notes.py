@@ -1,7 +1,8 @@
 """The confidence notes: what a pediatrician reads in five seconds beside each estimate.
 
 Pure functions of the model cards and the two estimates. Each note says, one short sentence at
-a time: what the estimate was trained on and how much of it; its measured error at that size;
+a time: what the estimate was trained on and how much of it; its measured error at that size,
+overall and in the age band of the estimate;
 where the other method stands at that size (from the learning curve on the card, when there is
 one); that synthetic training has not been validated on real radiographs (when it was
 synthetic); and whether the two estimates agree within their intervals, a disagreement flagging
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from boneage.age_bands import band_of, metric_key
 from boneage.modelcard import ModelCard
 
 METHOD_NAMES = {"multistep": "multi-step", "endtoend": "end-to-end"}
@@ -73,10 +75,18 @@ def compare_estimates(multistep: Mapping[str, Any], endtoend: Mapping[str, Any])
     )
 
 
+DATASET_NAMES = {
+    "rsna-2017-train": "real RSNA 2017 training",
+    "rsna-2017-val": "real RSNA 2017 validation-split",
+}
+"""How a card's dataset kind is named in a note."""
+
+
 def _noun(kind: str, size: int) -> str:
     if kind == "phantom":
         return f"{size} synthetic phantom{'s' if size != 1 else ''}"
-    return f"{size} {kind} radiograph{'s' if size != 1 else ''}"
+    name = DATASET_NAMES.get(kind, kind)
+    return f"{size:,} {name} radiograph{'s' if size != 1 else ''}"
 
 
 def training_sentence(card: ModelCard) -> str:
@@ -98,6 +108,17 @@ def error_sentence(card: ModelCard) -> str | None:
             f"; the 90 % interval held the true age in {held.coverage_90 * 100:.0f} % of them"
         )
     return sentence + "."
+
+
+def band_sentence(card: ModelCard, age_months: float | None) -> str | None:
+    """The held-out error in the age band of this estimate, when the card measured it."""
+    if age_months is None:
+        return None
+    band = band_of(age_months)
+    mae = card.held_out.metrics.get(metric_key(band))
+    if mae is None:
+        return None
+    return f"At bone ages of {band} it measured {mae:.0f} months."
 
 
 def _curve_result(point: Mapping[str, Any]) -> str:
@@ -149,14 +170,21 @@ def agreement_sentence(agreement: Agreement, other: str) -> str | None:
     )
 
 
-def method_note(method: str, cards: Mapping[str, ModelCard], agreement: Agreement) -> str:
-    """The note beside one method's estimate (``method`` is "multistep" or "endtoend")."""
+def method_note(
+    method: str,
+    cards: Mapping[str, ModelCard],
+    agreement: Agreement,
+    age_months: float | None = None,
+) -> str:
+    """The note beside one method's estimate (``method`` is "multistep" or "endtoend") of
+    ``age_months``."""
     other = "endtoend" if method == "multistep" else "multistep"
     own = [cards[kind] for kind in METHOD_CARDS[method]]
     measured = own[-1]
     sentences = [
         training_sentence(own[0]),
         error_sentence(measured),
+        band_sentence(measured, age_months),
         other_method_sentence(measured, other),
         validation_sentence(own),
         agreement_sentence(agreement, other),
@@ -164,11 +192,15 @@ def method_note(method: str, cards: Mapping[str, ModelCard], agreement: Agreemen
     return " ".join(s for s in sentences if s)
 
 
-def multistep_note(cards: Mapping[str, ModelCard], agreement: Agreement) -> str:
+def multistep_note(
+    cards: Mapping[str, ModelCard], agreement: Agreement, age_months: float | None = None
+) -> str:
     """The note beside the multi-step estimate (segmentation card's data, reference's error)."""
-    return method_note("multistep", cards, agreement)
+    return method_note("multistep", cards, agreement, age_months)
 
 
-def endtoend_note(cards: Mapping[str, ModelCard], agreement: Agreement) -> str:
+def endtoend_note(
+    cards: Mapping[str, ModelCard], agreement: Agreement, age_months: float | None = None
+) -> str:
     """The note beside the end-to-end estimate."""
-    return method_note("endtoend", cards, agreement)
+    return method_note("endtoend", cards, agreement, age_months)

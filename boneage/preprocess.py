@@ -241,3 +241,69 @@ def _upsample_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         (np.arange(shape[1]) * mask.shape[1] / shape[1]).astype(int), mask.shape[1] - 1
     )
     return mask[np.ix_(rows, cols)]
+
+
+BAR_STD = 0.02
+"""Standard deviation (0..1 units) below which an edge row or column is a padding bar."""
+
+
+def trim_bars(pixels: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Cut uniform padding bars (black or white rows and columns) off the image's edges.
+
+    Returns the trimmed image and ``(row0, col0, row1, col1)`` of what was kept. Exported and
+    scanned films are often padded to a fixed format; the bars carry no anatomy but would
+    shrink the hand in a whole-field input. At most a quarter of each side is cut, so a hand
+    on a flat background is never trimmed away.
+    """
+
+    def edge(values: np.ndarray, first: int, last: int) -> tuple[int, int]:
+        """How far bars reach in from each end, at most ``first`` and ``last`` more values."""
+        start = 0
+        while start < first and values[start] < BAR_STD:
+            start += 1
+        stop = len(values)
+        while len(values) - stop < last and stop > start + 1 and values[stop - 1] < BAR_STD:
+            stop -= 1
+        return start, stop
+
+    row0, col0, row1, col1 = 0, 0, pixels.shape[0], pixels.shape[1]
+    for _ in range(3):  # a bar across the rows hides one along the columns until it is cut
+        kept = pixels[row0:row1, col0:col1]
+        rows, cols = pixels.shape[0] // 4, pixels.shape[1] // 4
+        top, bottom = edge(kept.std(axis=1), rows - row0, rows - (pixels.shape[0] - row1))
+        left, right = edge(kept.std(axis=0), cols - col0, cols - (pixels.shape[1] - col1))
+        if (top, left, bottom, right) == (0, 0, kept.shape[0], kept.shape[1]):
+            break
+        row0, row1, col0, col1 = row0 + top, row0 + bottom, col0 + left, col0 + right
+    return pixels[row0:row1, col0:col1], (row0, col0, row1, col1)
+
+
+def field_square(pixels: np.ndarray, *, size: int = INPUT_SIZE) -> Preprocessed:
+    """The whole radiograph as a square model input: padding bars trimmed, padded to a square
+    with the level of its own border, intensities mapped 1st → 0 and 99.5th percentile → 1.
+
+    The end-to-end CNN trained on real radiographs reads this framing instead of the hand crop
+    of :func:`preprocess`: on real films the hand's outline is often not traceable (collimated
+    fields, dark film, burnt-in letters), and a network trained on whole films needs no outline.
+    """
+    pixels = np.asarray(pixels, dtype=np.float32)
+    trimmed, (row0, col0, _, _) = trim_bars(pixels)
+    height, width = trimmed.shape
+    side = max(height, width)
+    ring = np.concatenate([trimmed[0], trimmed[-1], trimmed[:, 0], trimmed[:, -1]])
+    level = float(np.median(ring))
+    top, left = (side - height) // 2, (side - width) // 2
+    box = (row0 - top, col0 - left, row0 - top + side, col0 - left + side)
+    square = crop_padded(trimmed, (-top, -left, side - top, side - left), level)
+    scaled = ScaleIntensityRangePercentiles(lower=1, upper=99.5, b_min=0.0, b_max=1.0, clip=True)(
+        torch.from_numpy(square[None])
+    )
+    image = _resize(np.asarray(scaled[0], dtype=np.float32), size, "area")
+    notes = ("padding bars at the image edges left out",) if trimmed.shape != pixels.shape else ()
+    return Preprocessed(
+        image=np.clip(image, 0.0, 1.0).astype(np.float32),
+        crop_box=box,
+        scale=size / side,
+        background_level=level,
+        notes=notes,
+    )

@@ -12,7 +12,8 @@ Lookup is a likelihood over the age grid from every feature measured, with a fla
 estimate is the posterior median and the interval its central :data:`COVERAGE` range. The
 features are not independent in a real child (an advanced child is advanced in every centre), so
 the log-likelihood is divided by the table's ``temperature``, calibrated so that the interval
-covers the true age as often as it claims (:mod:`boneage.reference_fit`). That calibration holds
+covers the true age as often as it claims (:mod:`boneage.training.reference_fit`). That calibration
+holds
 for the measurements it was made on: a table read through a U-Net meets segmentation errors that
 true masks do not have, so it also carries, per spacing mode, a split-conformal multiplier of the
 interval's half-widths (``interval_scales``) calibrated on that U-Net's measurements. Bone lengths
@@ -25,7 +26,7 @@ measurement lies too many of its own SDs from what the consensus of those ages p
 silently averaged in.
 
 The default table (:func:`default_reference`) is built from :mod:`boneage.anatomy` (reference
-lengths, appearance and fusion timing); :mod:`boneage.reference_fit` refits it from data.
+lengths, appearance and fusion timing); :mod:`boneage.training.reference_fit` refits it from data.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ INFORMATIVE_RANGE_SDS = 3.0
 SDs over the age grid; flatter ones (most ratios) still add to the likelihood. With 1 SD, fitted
 ratio curves gave per-bone ages so scattered that 1-4 agreeing bones per hand were flagged."""
 DEFAULT_TEMPERATURE = 3.0
-"""Temperature of the default table: the smallest of :data:`boneage.reference_fit.TEMPERATURES`
+"""Temperature of the default table: the smallest of
+:data:`boneage.training.reference_fit.TEMPERATURES`
 whose 90 % intervals covered >= 90 % of 240 phantoms (seeds 20000-20239, true masks at 256 px);
 on 40 held-out phantoms the coverage was 0.85 (absolute) and 0.88 (ratios). A phantom
 calibration: on real radiographs it is unvalidated."""

@@ -1,8 +1,9 @@
-"""Loading the models once: the U-Net, the reference table and the CNN, each with its card.
+"""Loading the models once: the U-Net, the reference table, the CNN and the quality gate, each
+with its card.
 
-A model directory holds one folder per model (``unet/``, ``reference/``, ``cnn/``), each with a
-``card.json`` (:class:`~boneage.modelcard.ModelCard`) and the file the card names. The file's
-SHA-256 must match the card's, so a report never cites a card whose numbers belong to other
+A model directory holds one folder per model (``unet/``, ``reference/``, ``cnn/``, ``gate/``),
+each with a ``card.json`` (:class:`~boneage.modelcard.ModelCard`) and the file the card names. The
+file's SHA-256 must match the card's, so a report never cites a card whose numbers belong to other
 weights. The web app and the CLI call :func:`load_models` once and pass the bundle to every
 assessment; nothing deeper reads model files.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 import torch
 
 from boneage.errors import ModelUnavailable
+from boneage.gate import Gate, load_gate
 from boneage.modelcard import ModelCard
 from boneage.reference import ReferenceTable
 from boneage.regress import Regressor, load_regressor
@@ -24,7 +26,7 @@ from boneage.segment import load_unet
 DEFAULT_DIRECTORY = Path(__file__).parent / "demo_models"
 """The demo models shipped inside the package (trained on phantoms by ``boneage train-demo``)."""
 
-FOLDERS = {"segmentation": "unet", "reference": "reference", "regression": "cnn"}
+FOLDERS = {"segmentation": "unet", "reference": "reference", "regression": "cnn", "gate": "gate"}
 """Folder of each kind of model inside a model directory."""
 
 
@@ -35,6 +37,7 @@ class ModelBundle:
     unet: torch.nn.Module
     reference: ReferenceTable
     regressor: Regressor
+    gate: Gate
     cards: dict[str, ModelCard]
 
 
@@ -75,7 +78,7 @@ def load_card(folder: Path) -> tuple[ModelCard, Path]:
 
 
 def load_models(directory: Path | None = None, device: str = "cpu") -> ModelBundle:
-    """Load the three models of ``directory`` (default: the shipped demo models) onto ``device``."""
+    """Load the four models of ``directory`` (default: the shipped demo models) onto ``device``."""
     directory = Path(directory) if directory is not None else DEFAULT_DIRECTORY
     if not directory.is_dir():
         raise ModelUnavailable(f"The model directory {directory} does not exist.")
@@ -91,5 +94,6 @@ def load_models(directory: Path | None = None, device: str = "cpu") -> ModelBund
         unet=unet,
         reference=ReferenceTable.load(paths["reference"]),
         regressor=load_regressor(paths["regression"], device),
+        gate=load_gate(paths["gate"]),
         cards=cards,
     )

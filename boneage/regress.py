@@ -13,9 +13,9 @@ A checkpoint is one ``torch.save`` file: the weights in float16 (the demo model 
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import timm
@@ -23,8 +23,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from boneage.errors import ModelUnavailable
+from boneage.checkpoints import load_half, save_half
 from boneage.preprocess import Preprocessed
+
+Framing = Literal["hand", "field"]
 
 AGE_CENTRE_MONTHS = 120.0
 AGE_SPREAD_MONTHS = 60.0
@@ -41,6 +43,10 @@ class RegressorConfig:
     encoder: str = "mobilenetv3_small_100"
     input_side: int = 128
     hidden: int = 64
+    framing: Framing = "hand"
+    """What the network reads: ``"hand"``, the hand crop of :func:`boneage.preprocess.preprocess`
+    (the phantom-trained models), or ``"field"``, the whole film of
+    :func:`boneage.preprocess.field_square` (the models trained on real radiographs)."""
 
 
 class AgeRegressor(nn.Module):
@@ -90,6 +96,11 @@ class Regressor:
     interval_scale: float
     device: str = "cpu"
 
+    @property
+    def framing(self) -> Framing:
+        """Which preprocessing the network expects (see :attr:`RegressorConfig.framing`)."""
+        return self.network.config.framing
+
     def predict(self, prepared: Preprocessed | np.ndarray, sex: str) -> AgeEstimate:
         """Estimate bone age from a preprocessed image (see :mod:`boneage.preprocess`)."""
         image = prepared.image if isinstance(prepared, Preprocessed) else prepared
@@ -113,18 +124,12 @@ class Regressor:
 
     def save(self, path: Path) -> None:
         """Write the checkpoint with float16 weights."""
-        state = {
-            k: v.half() if v.is_floating_point() else v
-            for k, v in self.network.state_dict().items()
-        }
-        torch.save(
-            {
-                "config": asdict(self.network.config),
-                "state_dict": state,
-                "interval_scale": self.interval_scale,
-                "coverage": COVERAGE,
-            },
+        save_half(
+            self.network,
             path,
+            config=asdict(self.network.config),
+            interval_scale=self.interval_scale,
+            coverage=COVERAGE,
         )
 
 
@@ -144,15 +149,10 @@ def denormalise(value: torch.Tensor) -> np.ndarray:
 
 def load_regressor(path: Path, device: str = "cpu") -> Regressor:
     """Load a checkpoint written by :meth:`Regressor.save`; ModelUnavailable when unreadable."""
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-        network = AgeRegressor(RegressorConfig(**raw["config"]))
-        network.load_state_dict(
-            {k: v.float() if v.is_floating_point() else v for k, v in raw["state_dict"].items()}
-        )
-    except (OSError, KeyError, RuntimeError, TypeError, pickle.UnpicklingError) as error:
-        raise ModelUnavailable(
-            f"The age regression model at {path} cannot be loaded: {error}"
-        ) from error
-    network.to(device).eval()
+    network, raw = load_half(
+        path,
+        "the age regression model",
+        lambda raw: AgeRegressor(RegressorConfig(**raw["config"])),
+    )
+    network.to(device)
     return Regressor(network=network, interval_scale=float(raw["interval_scale"]), device=device)

@@ -5,7 +5,8 @@ DATASET is either
 - ``phantom:FIRST:COUNT``: phantoms of seeds FIRST..FIRST+COUNT-1, measured on their true masks
   (or on a U-Net's segmentation with ``--unet``), and held-out phantoms of seeds never used in
   the fit; or
-- the folder of a labelled dataset in the RSNA layout (see :mod:`boneage.datasets`). It has no
+- the folder of a labelled dataset in the RSNA layout (see :mod:`boneage.training.datasets`). It
+has no
   bone masks, so ``--unet`` is required: the table learns that U-Net's measurements and is to be
   read through it. The cases are shuffled by a seed-0 permutation (as ``boneage learning-curve``
   splits a folder); the first ``--n-held-out`` are held out, the rest fitted. A case whose
@@ -31,7 +32,7 @@ from boneage.modelcard import HeldOut, ModelCard, TrainingData
 
 if TYPE_CHECKING:
     from boneage.reference import ReferenceTable
-    from boneage.reference_fit import Sample
+    from boneage.training.reference_fit import Sample
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,10 @@ def _phantom_seeds(dataset: str) -> range:
 def _measure_phantoms(args: argparse.Namespace) -> _Measured:
     from tqdm import tqdm
 
-    from boneage.evaluate import EVALUATION_FIRST_SEED
-    from boneage.reference_fit import MIN_HANDS, measure_phantom
     from boneage.segment import load_unet
-    from boneage.segment_train import HELD_OUT_FIRST_SEED
+    from boneage.training.evaluate import EVALUATION_FIRST_SEED
+    from boneage.training.reference_fit import MIN_HANDS, measure_phantom
+    from boneage.training.segment_train import HELD_OUT_FIRST_SEED
 
     seeds = _phantom_seeds(args.dataset)
     if len(seeds) < MIN_HANDS:
@@ -109,9 +110,9 @@ def _measure_folder(args: argparse.Namespace, folder: Path) -> _Measured:
     import numpy as np
     from tqdm import tqdm
 
-    from boneage.evaluate import rsna_cases
-    from boneage.reference_fit import MIN_HANDS, measure_cases
     from boneage.segment import load_unet
+    from boneage.training.evaluate import rsna_cases
+    from boneage.training.reference_fit import MIN_HANDS, measure_cases
 
     if args.unet is None:
         raise InputError(
@@ -186,7 +187,7 @@ def _card(
 
 
 def _fit_reference(args: argparse.Namespace) -> int:
-    from boneage.reference_fit import fit_reference, held_out_metrics
+    from boneage.training.reference_fit import fit_reference, held_out_metrics
 
     apply_threads(args)
     if args.n_held_out < 1:

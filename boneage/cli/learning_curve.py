@@ -60,7 +60,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from boneage.learning_curve import CurveConfig, folder_curve, phantom_curve, plot, write_table
+    from boneage.training.learning_curve import (
+        CurveConfig,
+        folder_curve,
+        phantom_curve,
+        plot,
+        write_table,
+    )
 
     apply_threads(args)
     if 0 in args.sizes:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from boneage.datasets import write_phantom_dataset
+from boneage.training.datasets import write_phantom_dataset
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

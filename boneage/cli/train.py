@@ -20,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     models = parser.add_subparsers(dest="model", required=True, metavar="MODEL")
     _register_segment(models)
     _register_regress(models)
+    _register_regress_real(models)
+    _register_gate(models)
 
 
 def _register_segment(models: argparse._SubParsersAction) -> None:
@@ -40,7 +42,7 @@ def _register_segment(models: argparse._SubParsersAction) -> None:
 
 def _train_segment(args: argparse.Namespace) -> int:
     from boneage.segment import UNetConfig
-    from boneage.segment_train import TrainConfig, train_segmentation
+    from boneage.training.segment_train import TrainConfig, train_segmentation
 
     apply_threads(args)
     config = TrainConfig(
@@ -88,7 +90,7 @@ def _register_regress(models: argparse._SubParsersAction) -> None:
 
 
 def _train_regress(args: argparse.Namespace) -> int:
-    from boneage.regress_train import RegressTrainConfig, train_regression
+    from boneage.training.regress_train import RegressTrainConfig, train_regression
 
     apply_threads(args)
     config = RegressTrainConfig(
@@ -113,6 +115,99 @@ def _train_regress(args: argparse.Namespace) -> int:
     print(
         f"{card.ident}: held-out MAE {held_out.mae_months:.1f} months, 90 % interval coverage "
         f"{held_out.coverage_90:.0%} on {held_out.size} cases"
+    )
+    print(f"wrote {args.out / card.file} and {args.out / 'card.json'}")
+    return 0
+
+
+def _register_regress_real(models: argparse._SubParsersAction) -> None:
+    parser = models.add_parser(
+        "regress-real",
+        help="the end-to-end CNN on a cached real dataset (boneage cache), on a time budget",
+    )
+    parser.add_argument("--cache", type=Path, required=True, help="the .npz of boneage cache")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--budget-minutes", type=float, default=75.0, help="training wall time")
+    parser.add_argument("--max-epochs", type=int, default=40)
+    parser.add_argument("--n-train", type=int, default=None, help="a random subset of train")
+    parser.add_argument("--n-calibration", type=int, default=600)
+    parser.add_argument("--encoder", default="resnet10t", help="timm encoder")
+    parser.add_argument("--side", type=int, default=192, help="network input side in pixels")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=2e-3, help="AdamW peak learning rate")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--name", default="cnn-rsna", help="model name on the card")
+    parser.add_argument("--version", default="1.0.0", help="model version on the card")
+    add_compute_options(parser)
+    parser.add_argument("--resume", action="store_true", help="continue OUT/checkpoint.pt")
+    parser.set_defaults(handler=_train_regress_real)
+
+
+def _train_regress_real(args: argparse.Namespace) -> int:
+    from boneage.training.regress_real import RealTrainConfig
+    from boneage.training.regress_real_run import train_real_regression
+
+    apply_threads(args)
+    config = RealTrainConfig(
+        budget_minutes=args.budget_minutes,
+        max_epochs=args.max_epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        seed=args.seed,
+        n_calibration=args.n_calibration,
+        n_train=args.n_train,
+        encoder=args.encoder,
+        input_side=args.side,
+    )
+    card = train_real_regression(
+        args.cache,
+        args.out,
+        config,
+        name=args.name,
+        version=args.version,
+        resume=args.resume,
+        device=args.device or "cpu",
+    )
+    held_out = card.held_out
+    print(
+        f"{card.ident}: {held_out.kind} MAE {held_out.mae_months:.1f} months, 90 % interval "
+        f"coverage {held_out.coverage_90:.0%} on {held_out.size} images"
+    )
+    print(f"wrote {args.out / card.file} and {args.out / 'card.json'}")
+    return 0
+
+
+def _register_gate(models: argparse._SubParsersAction) -> None:
+    parser = models.add_parser(
+        "gate", help="the quality gate: real hands (boneage cache) against made-up negatives"
+    )
+    parser.add_argument("--cache", type=Path, required=True, help="the .npz of boneage cache")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--negatives", type=int, default=1500, help="negatives of each kind")
+    parser.add_argument("--phantoms", type=int, default=300, help="phantoms among the hands")
+    parser.add_argument("--seed", type=int, default=0)
+    add_compute_options(parser)
+    parser.set_defaults(handler=_train_gate)
+
+
+def _train_gate(args: argparse.Namespace) -> int:
+    from boneage.training.gate_train import train_gate
+
+    apply_threads(args)
+    card = train_gate(
+        args.cache,
+        args.out,
+        epochs=args.epochs,
+        negatives_per_class=args.negatives,
+        phantoms=args.phantoms,
+        seed=args.seed,
+    )
+    metrics = card.held_out.metrics
+    print(
+        f"{card.ident}: threshold {metrics['threshold']:.3g}; turns away "
+        f"{metrics['false_rejection/calibration_hands']:.1%} of {card.held_out.size} calibration "
+        f"hands and {metrics['rejected/all_held_out_negatives']:.1%} of held-out negatives"
     )
     print(f"wrote {args.out / card.file} and {args.out / 'card.json'}")
     return 0

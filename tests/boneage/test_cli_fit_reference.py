@@ -14,10 +14,10 @@ import pytest
 from PIL import Image
 
 from boneage.cli import main
-from boneage.datasets import write_phantom_dataset
 from boneage.modelcard import ModelCard
 from boneage.reference import ReferenceTable
 from boneage.registry import DEFAULT_DIRECTORY, FOLDERS
+from boneage.training.datasets import write_phantom_dataset
 from tests.boneage.radiograph_files import gradient_image
 
 N_PHANTOMS = 110

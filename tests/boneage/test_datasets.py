@@ -11,7 +11,8 @@ import pytest
 from monai.data import DataLoader
 from PIL import Image
 
-from boneage.datasets import (
+from boneage.errors import DatasetError
+from boneage.training.datasets import (
     SEEDS_PER_DATASET,
     PhantomDataset,
     RecordDataset,
@@ -22,8 +23,8 @@ from boneage.datasets import (
     sample_seed,
     write_phantom_dataset,
 )
-from boneage.errors import DatasetError
 from tests.boneage.radiograph_files import dicom_bytes, gradient_image
+from tests.boneage.real_sample import RSNA_SAMPLE, val_ids
 
 PHANTOM_SIZE = 96
 
@@ -126,7 +127,7 @@ def test_phantom_folder_has_the_documented_layout(phantom_folder):
 
 
 def test_phantom_images_and_masks_round_trip_the_generator(phantom_folder):
-    from boneage.phantom import generate_phantom
+    from boneage.training.phantom import generate_phantom
 
     record = read_phantom_folder(phantom_folder)[1]
     phantom = generate_phantom(record.seed, size=PHANTOM_SIZE)
@@ -210,3 +211,25 @@ def test_unknown_numbers_batch_as_nan(tmp_path):
     item = RsnaDataset(tmp_path)[0]
     assert math.isnan(item["spacing_mm"]) and "label" not in item
     assert item["image"].shape == (1, 96, 80)
+
+
+def test_rsna_folder_of_jpegs_with_a_split_file_selects_the_split():
+    every = RsnaDataset(RSNA_SAMPLE)
+    val = RsnaDataset(RSNA_SAMPLE, split="val")
+    train = RsnaDataset(RSNA_SAMPLE, split="train")
+    assert len(every) == len(val) + len(train) == 44
+    assert {r.id for r in val.records} == set(val_ids())
+    case = next(iter(val))
+    assert case.record.image_path.suffix == ".jpg"
+    assert case.pixels.shape == (299, 299) and case.sex in ("F", "M")
+
+
+def test_an_unknown_split_names_the_splits_there_are():
+    with pytest.raises(DatasetError, match="no image to 'test'.*train, val"):
+        RsnaDataset(RSNA_SAMPLE, split="test")
+
+
+def test_a_split_without_a_split_file_is_a_clear_error(tmp_path):
+    (tmp_path / "labels.csv").write_text("id,boneage,male\n")
+    with pytest.raises(DatasetError, match="split.csv"):
+        RsnaDataset(tmp_path, split="val")

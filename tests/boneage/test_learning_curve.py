@@ -15,13 +15,13 @@ from torch import nn
 
 from boneage.anatomy import NUM_CLASSES
 from boneage.cli import main
-from boneage.evaluate import LabelledImage, evaluate_multistep
-from boneage.learning_curve import CNN_BATCH, COLUMNS, SEG_BATCH, epochs_for
 from boneage.notes import other_method_sentence
-from boneage.phantom import generate_phantom
 from boneage.preprocess import crop_labels, preprocess
 from boneage.reference import default_reference
 from boneage.registry import DEFAULT_DIRECTORY, load_models
+from boneage.training.evaluate import LabelledImage, evaluate_multistep
+from boneage.training.learning_curve import CNN_BATCH, COLUMNS, SEG_BATCH, epochs_for
+from boneage.training.phantom import generate_phantom
 
 
 class _FixedMasks(nn.Module):

@@ -17,9 +17,9 @@ from torch import nn
 from boneage.anatomy import NUM_CLASSES
 from boneage.errors import MissingSex
 from boneage.multistep import MultistepRejection, MultistepResult, run_multistep
-from boneage.phantom import generate_phantom
 from boneage.preprocess import crop_labels, preprocess
 from boneage.reference import ReferenceTable, default_reference
+from boneage.training.phantom import generate_phantom
 
 torch.set_num_threads(1)
 

@@ -9,6 +9,7 @@ import pytest
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
 from boneage.notes import (
     agreement_sentence,
+    band_sentence,
     compare_estimates,
     endtoend_note,
     error_sentence,
@@ -78,7 +79,7 @@ def test_one_missing_estimate_flags_for_review_without_agreement_sentence():
 def test_training_sentence_names_kind_and_size(cards):
     assert training_sentence(cards["regression"]) == "Trained on 400 synthetic phantoms."
     real = _card("regression", data_kind="RSNA", size=12611)
-    assert training_sentence(real) == "Trained on 12611 RSNA radiographs."
+    assert training_sentence(real) == "Trained on 12,611 RSNA radiographs."
 
 
 def test_error_sentence_gives_mae_and_coverage_only_when_measured(cards):
@@ -125,3 +126,17 @@ def test_notes_join_the_sentences_that_apply(cards):
         k: replace(c, training_data=TrainingData(kind="RSNA", size=9)) for k, c in cards.items()
     }
     assert "validated" not in endtoend_note(real_cards, agreement)
+
+
+def test_real_training_is_named_and_the_age_band_error_quoted():
+    real = replace(
+        _card("regression", data_kind="rsna-2017-train", size=9488),
+        held_out=HeldOut(
+            kind="rsna-2017-val", size=2523, mae_months=11.0, metrics={"mae/6-10 y": 9.4}
+        ),
+    )
+    assert training_sentence(real) == "Trained on 9,488 real RSNA 2017 training radiographs."
+    assert band_sentence(real, 100.0) == "At bone ages of 6-10 y it measured 9 months."
+    assert band_sentence(real, 200.0) is None
+    assert band_sentence(real, None) is None
+    assert validation_sentence([real]) is None

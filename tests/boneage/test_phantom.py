@@ -8,7 +8,7 @@ import pytest
 from scipy import ndimage
 
 from boneage import anatomy
-from boneage.phantom import Phantom, generate_phantom
+from boneage.training.phantom import Phantom, generate_phantom
 
 SEEDS = range(6)
 

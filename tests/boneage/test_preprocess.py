@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from boneage.errors import InputError
-from boneage.phantom import generate_phantom
 from boneage.preprocess import INPUT_SIZE, crop_labels, preprocess
+from boneage.training.phantom import generate_phantom
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "real-xrays"
 

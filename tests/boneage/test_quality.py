@@ -9,9 +9,9 @@ import pytest
 import torch
 from skimage import draw, transform
 
-from boneage.phantom import generate_phantom
 from boneage.preprocess import find_hand
 from boneage.quality import check_quality, is_inverted, thumb_side
+from boneage.training.phantom import generate_phantom
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "real-xrays"
 

@@ -9,7 +9,7 @@ import pytest
 
 from boneage import anatomy
 from boneage.reference import ReferenceTable, default_reference, estimate_age
-from boneage.reference_fit import Sample, calibrate_interval_scales, fit_reference
+from boneage.training.reference_fit import Sample, calibrate_interval_scales, fit_reference
 from tests.boneage.reference_hands import hand_at
 
 

@@ -1,4 +1,4 @@
-"""The registry: three models loaded once, each checked against its card."""
+"""The registry: four models loaded once, each checked against its card."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from boneage.errors import ModelUnavailable
+from boneage.gate import Gate, GateConfig, GateNetwork
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
 from boneage.reference import default_reference
 from boneage.registry import load_models
@@ -36,7 +37,7 @@ def _write_card(folder: Path, kind: str, file: str) -> None:
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
-    for folder in ("unet", "reference", "cnn"):
+    for folder in ("unet", "reference", "cnn", "gate"):
         (root / folder).mkdir()
     save_unet(build_unet(UNetConfig()), UNetConfig(), root / "unet" / "unet.pt")
     _write_card(root / "unet", "segmentation", "unet.pt")
@@ -44,12 +45,15 @@ def model_dir(tmp_path_factory):
     _write_card(root / "reference", "reference", "reference.json")
     Regressor(AgeRegressor(RegressorConfig()), 1.645).save(root / "cnn" / "cnn.pt")
     _write_card(root / "cnn", "regression", "cnn.pt")
+    Gate(GateNetwork(GateConfig())).save(root / "gate" / "gate.pt")
+    _write_card(root / "gate", "gate", "gate.pt")
     return root
 
 
-def test_bundle_holds_three_models_and_their_cards(model_dir):
+def test_bundle_holds_four_models_and_their_cards(model_dir):
     bundle = load_models(model_dir)
-    assert set(bundle.cards) == {"segmentation", "reference", "regression"}
+    assert set(bundle.cards) == {"segmentation", "reference", "regression", "gate"}
+    assert bundle.gate.network.config.threshold == pytest.approx(GateConfig().threshold)
     assert bundle.cards["regression"].ident == "regression-test@0.0.1"
     assert bundle.regressor.interval_scale == pytest.approx(1.645)
     assert not bundle.unet.training

@@ -10,7 +10,7 @@ import torch
 
 from boneage.modelcard import ModelCard
 from boneage.regress import load_regressor
-from boneage.regress_train import (
+from boneage.training.regress_train import (
     RegressTrainConfig,
     phantom_sample,
     phantom_splits,

@@ -1,0 +1,94 @@
+"""Training on real films: the decoded cache, the time-budgeted CNN loop, the gate's negatives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from boneage.gate import CLASSES, GATE_SIDE
+from boneage.training.gate_train import make_negatives
+from boneage.training.image_cache import CACHE_SIDE, ImageCache, build_cache
+from boneage.training.regress_real import (
+    RealTrainConfig,
+    age_band_errors,
+    at_side,
+    augment,
+    fit_real,
+    real_splits,
+)
+from tests.boneage.real_sample import RSNA_SAMPLE
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> ImageCache:
+    path = tmp_path_factory.mktemp("cache") / "sample.npz"
+    build_cache(RSNA_SAMPLE, path, workers=1)
+    return ImageCache.load(path)
+
+
+def test_cache_holds_every_film_once_with_labels_and_split(cache):
+    assert cache.images.shape == (44, CACHE_SIDE, CACHE_SIDE)
+    assert cache.images.dtype == np.uint8
+    assert sorted(np.unique(cache.split)) == ["train", "val"]
+    assert (cache.split == "val").sum() == 40
+    assert cache.age_months.min() >= 0 and cache.age_months.max() <= 240
+    assert set(np.unique(cache.male)) == {0.0, 1.0}
+
+
+def test_splits_keep_val_apart_and_calibration_out_of_training(cache):
+    doubled = ImageCache(
+        *(np.concatenate([getattr(cache, f)] * 3) for f in cache.__dataclass_fields__)
+    )
+    splits = real_splits(doubled, n_calibration=4, seed=0)
+    assert len(splits.calibration) == 4 and len(splits.train) == 8
+    assert not set(splits.train) & set(splits.calibration)
+    assert (doubled.split[splits.val] == "val").all()
+    with pytest.raises(ValueError, match="cannot spare"):
+        real_splits(cache, n_calibration=4, seed=0)
+
+
+def test_augmentation_keeps_range_and_shape_and_changes_the_image():
+    images = torch.rand(6, 1, 48, 48)
+    out = augment(images, torch.Generator().manual_seed(0))
+    assert out.shape == images.shape
+    assert out.min() >= 0 and out.max() <= 1
+    assert (out - images).abs().mean() > 0.01
+
+
+def test_training_stops_at_its_budget_and_resumes_from_its_checkpoint(cache, tmp_path):
+    images = at_side(cache.images, 64)
+    config = RealTrainConfig(budget_minutes=0.05, batch_size=8, input_side=64, bfloat16=False)
+    checkpoint = tmp_path / "checkpoint.pt"
+    regressor, first = fit_real(config, images, cache.male, cache.age_months, checkpoint=checkpoint)
+    assert first.steps >= 1 and checkpoint.exists()
+    assert regressor.framing == "field"
+    longer = RealTrainConfig(budget_minutes=0.1, batch_size=8, input_side=64, bfloat16=False)
+    _, second = fit_real(
+        longer, images, cache.male, cache.age_months, checkpoint=checkpoint, resume=True
+    )
+    assert second.steps > first.steps and second.seconds >= first.seconds
+    mean, sd = regressor.predict_batch(cache.images[:3] / 255.0, cache.male[:3])
+    assert mean.shape == (3,) and (sd > 0).all()
+
+
+def test_age_bands_cover_the_truth_they_were_given():
+    truth = np.array([10.0, 30.0, 100.0, 200.0])
+    bands = age_band_errors(truth, truth + 5)
+    assert bands == {"0-2 y": 5.0, "2-6 y": 5.0, "6-10 y": 5.0, "14+ y": 5.0}
+
+
+def test_gate_negatives_of_every_kind_go_through_the_runtime_framing(cache):
+    images, labels = make_negatives(cache.images[:5], 2, seed=0)
+    assert images.shape == (8, GATE_SIDE, GATE_SIDE)
+    assert sorted(set(labels)) == list(range(1, len(CLASSES)))
+    assert images.min() >= 0 and images.max() <= 1
+
+
+def test_cache_of_a_folder_without_labels_is_a_dataset_error(tmp_path: Path):
+    from boneage.errors import DatasetError
+
+    with pytest.raises(DatasetError):
+        build_cache(tmp_path, tmp_path / "x.npz", workers=1)
