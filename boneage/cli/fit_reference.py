@@ -82,9 +82,8 @@ def _measure_phantoms(args: argparse.Namespace) -> _Measured:
     from tqdm import tqdm
 
     from boneage.segment import load_unet
-    from boneage.training.evaluate import EVALUATION_FIRST_SEED
     from boneage.training.reference_fit import MIN_HANDS, measure_phantom
-    from boneage.training.segment_train import HELD_OUT_FIRST_SEED
+    from boneage.training.splits import EVALUATION_FIRST_SEED, HELD_OUT_FIRST_SEED
 
     seeds = _phantom_seeds(args.dataset)
     if len(seeds) < MIN_HANDS:

@@ -20,15 +20,11 @@ from boneage.modelcard import HeldOut, ModelCard, TrainingData
 from boneage.reference import ReferenceTable
 from boneage.registry import FOLDERS
 from boneage.segment import load_unet
-from boneage.training.evaluate import (
-    EVALUATION_FIRST_SEED,
-    MULTISTEP_CALIBRATION_FIRST_SEED,
-    evaluate_multistep,
-    phantom_case,
-)
+from boneage.training.evaluate import evaluate_multistep, phantom_case
 from boneage.training.reference_fit import calibrate_interval_scales, fit_reference, measure_case
 from boneage.training.regress_train import RegressTrainConfig, train_regression
 from boneage.training.segment_train import TrainConfig, train_segmentation
+from boneage.training.splits import EVALUATION_FIRST_SEED, MULTISTEP_CALIBRATION_FIRST_SEED
 
 UNET = TrainConfig(n_train=240, epochs=20, seed=0, n_held_out=24, name="unet-demo")
 CNN = RegressTrainConfig(n_train=300, epochs=20, seed=0, name="cnn")

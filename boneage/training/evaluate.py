@@ -27,14 +27,7 @@ from boneage.multistep import MultistepRejection, run_multistep
 from boneage.preprocess import INPUT_SIZE, preprocess
 from boneage.reference import ReferenceTable, SpacingMode
 from boneage.training.phantom import generate_phantom
-from boneage.training.segment_train import HELD_OUT_FIRST_SEED, PHANTOM_SIZE
-
-EVALUATION_FIRST_SEED = HELD_OUT_FIRST_SEED + 500_000
-"""First phantom seed of multi-step held-out evaluations: away from the phantoms a U-Net selects
-its best epoch on (from ``HELD_OUT_FIRST_SEED``), so no evaluation re-uses a selection case."""
-MULTISTEP_CALIBRATION_FIRST_SEED = 30_000_000
-"""First phantom seed on which a reference table's temperatures are calibrated behind a U-Net:
-never trained on, selected on or evaluated on."""
+from boneage.training.segment_train import PHANTOM_SIZE
 
 
 @dataclass(frozen=True)

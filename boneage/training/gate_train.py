@@ -38,7 +38,8 @@ from boneage.preprocess import field_square
 from boneage.quality import orient
 from boneage.training.image_cache import ImageCache
 from boneage.training.phantom import generate_phantom
-from boneage.training.regress_real import at_side, augment, real_splits
+from boneage.training.regress_real import at_side, augment
+from boneage.training.splits import real_splits
 
 log = logging.getLogger(__name__)
 

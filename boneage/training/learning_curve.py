@@ -47,7 +47,6 @@ from torch import nn
 from boneage.reference import ReferenceTable, default_reference
 from boneage.segment import load_unet
 from boneage.training.evaluate import (
-    EVALUATION_FIRST_SEED,
     LabelledImage,
     MultistepEvaluation,
     evaluate_multistep,
@@ -55,15 +54,12 @@ from boneage.training.evaluate import (
 )
 from boneage.training.reference_fit import Sample as MeasuredHand
 from boneage.training.reference_fit import calibrate_interval_scales, fit_reference, measure_case
-from boneage.training.regress_train import (
-    CALIBRATION_FIRST_SEED,
-    RegressTrainConfig,
-    Sample,
-    calibrate,
-    evaluate,
-    fit,
-)
+from boneage.training.regress_train import RegressTrainConfig, Sample, calibrate, evaluate, fit
 from boneage.training.segment_train import TrainConfig, train_segmentation
+from boneage.training.splits import (
+    CALIBRATION_FIRST_SEED,
+    EVALUATION_FIRST_SEED,
+)
 
 SEED_STRIDE = 1_000_000
 """Replicate ``r`` trains on phantoms from seed ``r * SEED_STRIDE``: disjoint sets per replicate."""

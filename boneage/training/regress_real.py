@@ -37,7 +37,6 @@ from tqdm import tqdm
 
 from boneage.age_bands import AGE_BANDS_YEARS, band_name
 from boneage.regress import AgeRegressor, Regressor, RegressorConfig, normalise
-from boneage.training.image_cache import ImageCache
 
 log = logging.getLogger(__name__)
 
@@ -60,32 +59,6 @@ class RealTrainConfig:
     encoder: str = "resnet10t"
     input_side: int = 192
     bfloat16: bool = True
-
-
-@dataclass(frozen=True)
-class RealSplits:
-    """Indices into the cache: training, calibration (a seeded slice of ``train``) and ``val``."""
-
-    train: np.ndarray
-    calibration: np.ndarray
-    val: np.ndarray
-
-
-def real_splits(cache: ImageCache, *, n_calibration: int, seed: int, n_train: int | None = None):
-    """Split the cache's ``train`` images into training and calibration; ``val`` stays apart.
-
-    ``n_train`` takes a seeded random subset of the training images (the learning curve's sizes).
-    """
-    rng = np.random.default_rng(seed)
-    train = np.flatnonzero(cache.split == "train")
-    val = np.flatnonzero(cache.split == "val")
-    if len(train) <= n_calibration:
-        raise ValueError(f"{len(train)} training images cannot spare {n_calibration} to calibrate")
-    order = rng.permutation(train)
-    calibration, rest = np.sort(order[:n_calibration]), order[n_calibration:]
-    if n_train is not None:
-        rest = rest[:n_train]
-    return RealSplits(train=np.sort(rest), calibration=calibration, val=val)
 
 
 def at_side(images: np.ndarray, side: int) -> torch.Tensor:

@@ -15,13 +15,8 @@ from boneage.conformal import conformal_scale
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
 from boneage.regress import COVERAGE, Regressor
 from boneage.training.image_cache import ImageCache
-from boneage.training.regress_real import (
-    RealTrainConfig,
-    age_band_errors,
-    at_side,
-    fit_real,
-    real_splits,
-)
+from boneage.training.regress_real import RealTrainConfig, age_band_errors, at_side, fit_real
+from boneage.training.splits import real_splits
 
 log = logging.getLogger(__name__)
 

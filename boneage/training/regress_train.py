@@ -42,10 +42,8 @@ from boneage.regress import (
     normalise,
 )
 from boneage.training.phantom import generate_phantom
-from boneage.training.segment_train import HELD_OUT_FIRST_SEED, PHANTOM_SIZE
-
-CALIBRATION_FIRST_SEED = 20_000_000
-"""First seed of the calibration phantoms; training seeds stay below the held-out seeds."""
+from boneage.training.segment_train import PHANTOM_SIZE
+from boneage.training.splits import CALIBRATION_FIRST_SEED, HELD_OUT_FIRST_SEED
 
 WEIGHTS_FILE = "cnn.pt"
 CHECKPOINT_FILE = "checkpoint.pt"

@@ -45,9 +45,7 @@ from boneage.modelcard import HeldOut, ModelCard, TrainingData
 from boneage.preprocess import crop_labels, preprocess
 from boneage.segment import UNetConfig, build_unet, parameter_count, save_unet, segment
 from boneage.training.phantom import generate_phantom
-
-HELD_OUT_FIRST_SEED = 10_000_000
-"""First seed of the held-out phantoms; training seeds must stay below it."""
+from boneage.training.splits import HELD_OUT_FIRST_SEED
 
 PHANTOM_SIZE = 512
 """Side (pixels) of the generated phantoms before preprocessing (the phantom default)."""

@@ -17,8 +17,8 @@ from boneage.training.regress_real import (
     at_side,
     augment,
     fit_real,
-    real_splits,
 )
+from boneage.training.splits import real_splits
 from tests.boneage.real_sample import RSNA_SAMPLE
 
 
