@@ -20,15 +20,14 @@ The table is written as versioned JSON with its provenance, and a model card (``
 from __future__ import annotations
 
 import argparse
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import boneage
 from boneage.cli import apply_threads
 from boneage.errors import InputError
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
+from boneage.training.cards import describe_file
 
 if TYPE_CHECKING:
     from boneage.reference import ReferenceTable
@@ -164,7 +163,8 @@ def _card(
     settings = {"provenance": table.provenance, "shared_fraction": table.shared_fraction}
     if measured.unmeasurable:
         settings["unmeasurable"] = measured.unmeasurable
-    return ModelCard(
+    return describe_file(
+        args.out,
         name=table.name,
         version=table.version,
         kind="reference",
@@ -178,9 +178,6 @@ def _card(
             coverage_90=metrics[f"coverage_90/{best}"],
             metrics=metrics,
         ),
-        file=args.out.name,
-        file_sha256=hashlib.sha256(args.out.read_bytes()).hexdigest(),
-        code_version=boneage.__version__,
         settings=settings,
     )
 

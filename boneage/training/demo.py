@@ -9,17 +9,16 @@ ones the committed files were made with, and every card records them.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
-import boneage
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
 from boneage.reference import ReferenceTable
 from boneage.registry import FOLDERS
 from boneage.segment import load_unet
+from boneage.training.cards import describe_file
 from boneage.training.evaluate import evaluate_multistep, phantom_case
 from boneage.training.reference_fit import calibrate_interval_scales, fit_reference, measure_case
 from boneage.training.regress_train import RegressTrainConfig, train_regression
@@ -74,7 +73,8 @@ def write_reference(folder: Path, unet, segmentation: ModelCard) -> ModelCard:
     ratios = evaluate_multistep(cases, model=unet, reference=table, spacing_mode="ratios")
     absolute = evaluate_multistep(cases, model=unet, reference=table, spacing_mode="absolute_mm")
     seeds = tuple(UNET.training_seeds())
-    card = ModelCard(
+    card = describe_file(
+        path,
         name=table.name,
         version=table.version,
         kind="reference",
@@ -104,9 +104,6 @@ def write_reference(folder: Path, unet, segmentation: ModelCard) -> ModelCard:
                 if value is not None
             },
         ),
-        file=REFERENCE_FILE,
-        file_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        code_version=boneage.__version__,
         settings={
             "segmentation": segmentation.ident,
             "spacing_mode": "ratios",

@@ -19,7 +19,6 @@ probability is set on the calibration slice of real hands, so that at most
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -31,11 +30,11 @@ from skimage import draw
 from torch.nn import functional as F
 from tqdm import tqdm
 
-import boneage
 from boneage.gate import CLASSES, GATE_SIDE, Gate, GateConfig, GateNetwork
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
 from boneage.preprocess import field_square
 from boneage.quality import orient
+from boneage.training.cards import describe_file
 from boneage.training.image_cache import ImageCache
 from boneage.training.phantom import generate_phantom
 from boneage.training.regress_real import at_side, augment
@@ -225,7 +224,8 @@ def train_gate(
         for index, name in enumerate(CLASSES)
         if index > 0
     }
-    card = ModelCard(
+    card = describe_file(
+        weights,
         name="gate-rsna",
         version="1.0.0",
         kind="gate",
@@ -256,9 +256,6 @@ def train_gate(
                 **per_class,
             },
         ),
-        file=weights.name,
-        file_sha256=hashlib.sha256(weights.read_bytes()).hexdigest(),
-        code_version=boneage.__version__,
         settings={"epochs": epochs, "negatives_per_class": negatives_per_class, "seed": seed},
     )
     card.save(out_dir / "card.json")

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-import boneage
 from boneage.age_bands import metric_key
 from boneage.conformal import conformal_scale
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
 from boneage.regress import COVERAGE, Regressor
+from boneage.training.cards import describe_file
 from boneage.training.image_cache import ImageCache
 from boneage.training.regress_real import RealTrainConfig, age_band_errors, at_side, fit_real
 from boneage.training.splits import real_splits
@@ -79,7 +78,8 @@ def train_real_regression(
     weights = out_dir / WEIGHTS_FILE
     regressor.save(weights)
     bands = {metric_key(k): round(v, 2) for k, v in age_band_errors(truth, mean).items()}
-    card = ModelCard(
+    card = describe_file(
+        weights,
         name=name,
         version=version,
         kind="regression",
@@ -110,9 +110,6 @@ def train_real_regression(
                 **bands,
             },
         ),
-        file=WEIGHTS_FILE,
-        file_sha256=hashlib.sha256(weights.read_bytes()).hexdigest(),
-        code_version=boneage.__version__,
         settings={
             **asdict(config),
             "steps": record.steps,

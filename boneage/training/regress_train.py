@@ -14,7 +14,6 @@ image goes through the same quality-free :func:`boneage.preprocess.preprocess` a
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,7 +29,6 @@ from monai.transforms import (
     RandScaleIntensityd,
 )
 
-import boneage
 from boneage.conformal import conformal_scale
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
 from boneage.preprocess import INPUT_SIZE, preprocess
@@ -41,6 +39,7 @@ from boneage.regress import (
     RegressorConfig,
     normalise,
 )
+from boneage.training.cards import describe_file
 from boneage.training.phantom import generate_phantom
 from boneage.training.segment_train import PHANTOM_SIZE
 from boneage.training.splits import CALIBRATION_FIRST_SEED, HELD_OUT_FIRST_SEED
@@ -317,7 +316,8 @@ def train_regression(
     result = evaluate(regressor, held_out)
     weights = out_dir / WEIGHTS_FILE
     regressor.save(weights)
-    card = ModelCard(
+    card = describe_file(
+        weights,
         name=config.name,
         version=config.version,
         kind="regression",
@@ -335,9 +335,6 @@ def train_regression(
                 "calibration_size": float(len(calibration)),
             },
         ),
-        file=WEIGHTS_FILE,
-        file_sha256=hashlib.sha256(weights.read_bytes()).hexdigest(),
-        code_version=boneage.__version__,
         settings=asdict(config),
     )
     card.save(out_dir / "card.json")

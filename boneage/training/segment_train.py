@@ -19,7 +19,6 @@ Files in the output folder: ``checkpoint.pt`` (model, optimizer, epoch, config, 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -39,11 +38,11 @@ from monai.transforms import (
     RandScaleIntensityd,
 )
 
-import boneage
 from boneage.anatomy import BY_LABEL, NUM_CLASSES
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
 from boneage.preprocess import crop_labels, preprocess
 from boneage.segment import UNetConfig, build_unet, parameter_count, save_unet, segment
+from boneage.training.cards import describe_file
 from boneage.training.phantom import generate_phantom
 from boneage.training.splits import HELD_OUT_FIRST_SEED
 
@@ -151,7 +150,8 @@ def held_out_dice(
 def _card(config: TrainConfig, model: torch.nn.Module, weights: Path, dice: dict[str, float]):
     encoder, decoder = config.unet.encoder, "-".join(map(str, config.unet.decoder_channels))
     seeds = config.training_seeds()
-    return ModelCard(
+    return describe_file(
+        weights,
         name=config.name,
         version=config.version,
         kind="segmentation",
@@ -171,9 +171,6 @@ def _card(config: TrainConfig, model: torch.nn.Module, weights: Path, dice: dict
             size=config.n_held_out,
             metrics={f"dice/{bone}": value for bone, value in dice.items()},
         ),
-        file=weights.name,
-        file_sha256=hashlib.sha256(weights.read_bytes()).hexdigest(),
-        code_version=boneage.__version__,
         settings=asdict(config),
     )
 

@@ -58,7 +58,7 @@ def test_pure_noise_is_rejected_as_noise(gate):
     assert "noise" in _rejection(gate, noise)
 
 
-@pytest.mark.parametrize("kind", ["trunk", "gradient", "blob"])
+@pytest.mark.parametrize("kind", ["trunk", "gradient", "photo", "blob"])
 def test_pictures_that_are_not_hands_are_rejected(gate, kind):
     rng = np.random.default_rng(11)
     rows, cols = np.mgrid[0:360, 0:300]
