@@ -1,8 +1,8 @@
 """Draw the phantom contact sheet: phantoms at 1, 3, ..., 17 years for both sexes beside the real
-radiographs in /work/shared/real-xrays, to judge the phantom's realism by eye.
+radiographs (a folder of 0.png...), to judge the phantom's realism by eye.
 
 Usage: .venv/bin/python bench/contact_sheet.py [--out docs/phantom_contact_sheet.png]
-       [--real /work/shared/real-xrays] [--labels]
+       --real DIR [--labels]
 --labels tints the label mask over each phantom.
 """
 
@@ -40,7 +40,7 @@ def _overlay(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/phantom_contact_sheet.png"))
-    parser.add_argument("--real", type=Path, default=Path("/work/shared/real-xrays"))
+    parser.add_argument("--real", type=Path, required=True, help="folder of real radiographs")
     parser.add_argument("--labels", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()

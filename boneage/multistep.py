@@ -29,7 +29,7 @@ MAX_FRAGMENTED_FRACTION = 0.2
 the bones, and measuring it would turn noise into an age. Behind the demo U-Net: median 0.05 and
 at most 0.19 on the 60 held-out phantoms of its card, one of 200 further phantoms above 0.2 (0.21,
 an 11-month-old: the youngest hands, with the fewest and smallest bones, run highest); 0.24-0.44
-on the ten real radiographs of ``shared/real-xrays`` (children of 0-3 years, unlike any training
+on ten real infant radiographs (children of 0-3 years, unlike any training
 phantom), whose overlays show labels spread across neighbouring rays and the wrist's soft tissue
 labelled as carpals, and whose estimates were 2-17 years."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,3 +20,9 @@ def real_film(identifier: str) -> np.ndarray:
 def val_ids() -> list[str]:
     rows = (RSNA_SAMPLE / "split.csv").read_text().split()[1:]
     return [row.split(",")[0] for row in rows if row.endswith(",val")]
+
+
+UNLABELLED_REAL = Path(os.environ.get("BONEAGE_REAL_XRAYS") or "/nonexistent/boneage-real-xrays")
+"""A folder of unlabelled real radiographs ``0.png``... (``BONEAGE_REAL_XRAYS``) that some
+robustness tests also run on when it is set; they skip without it. The labelled films above
+need no setting."""

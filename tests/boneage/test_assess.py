@@ -16,8 +16,9 @@ from boneage.io import read_radiograph
 from boneage.radiograph import Radiograph
 from boneage.registry import ModelBundle, load_models
 from boneage.training.phantom import generate_phantom
+from tests.boneage.real_sample import UNLABELLED_REAL
 
-REAL_XRAYS = Path(__file__).resolve().parents[2].parent / "shared" / "real-xrays"
+REAL_XRAYS = UNLABELLED_REAL
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +122,7 @@ def test_a_blank_image_is_rejected_by_both_paths(models: ModelBundle) -> None:
     assert result["agreement"]["flag_for_review"]
 
 
-@pytest.mark.skipif(not REAL_XRAYS.is_dir(), reason="../shared/real-xrays is not beside the repo")
+@pytest.mark.skipif(not REAL_XRAYS.is_dir(), reason="BONEAGE_REAL_XRAYS is not set")
 @pytest.mark.parametrize("name", [f"{i}.png" for i in range(10)])
 def test_every_real_radiograph_gets_estimates_or_stated_rejections(
     models: ModelBundle, name: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from io import BytesIO
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +11,9 @@ from skimage.color import rgb2gray
 
 from boneage.io import read_radiograph
 from tests.boneage.radiograph_files import gradient_image, png_bytes, raw_png
+from tests.boneage.real_sample import UNLABELLED_REAL
 
-REAL_XRAYS = Path(__file__).resolve().parents[2] / ".." / "shared" / "real-xrays"
+REAL_XRAYS = UNLABELLED_REAL
 
 
 def jpeg_bytes(array: np.ndarray) -> bytes:
@@ -89,7 +89,7 @@ def test_path_str_and_bytes_give_the_same_radiograph(tmp_path):
     np.testing.assert_array_equal(from_str.pixels, from_bytes.pixels)
 
 
-@pytest.mark.skipif(not REAL_XRAYS.is_dir(), reason="../shared/real-xrays is not present")
+@pytest.mark.skipif(not REAL_XRAYS.is_dir(), reason="BONEAGE_REAL_XRAYS is not set")
 @pytest.mark.parametrize("index", range(10))
 def test_every_real_radiograph_is_read(index):
     path = REAL_XRAYS / f"{index}.png"

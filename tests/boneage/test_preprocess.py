@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -11,8 +9,9 @@ import torch
 from boneage.errors import InputError
 from boneage.preprocess import INPUT_SIZE, crop_labels, preprocess
 from boneage.training.phantom import generate_phantom
+from tests.boneage.real_sample import UNLABELLED_REAL
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "real-xrays"
+REAL = UNLABELLED_REAL
 
 torch.set_num_threads(1)
 
@@ -65,7 +64,7 @@ def test_blank_image_is_an_input_error():
         preprocess(np.full((300, 300), 0.4, np.float32))
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason="the shared real radiographs are not present")
+@pytest.mark.skipif(not REAL.is_dir(), reason="BONEAGE_REAL_XRAYS is not set")
 @pytest.mark.parametrize("index", [4, 9])
 def test_real_radiograph_crop_holds_the_hand_and_drops_the_ruler(index):
     from PIL import Image

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -12,8 +10,9 @@ from skimage import draw, transform
 from boneage.preprocess import find_hand
 from boneage.quality import check_quality, is_inverted, thumb_side
 from boneage.training.phantom import generate_phantom
+from tests.boneage.real_sample import UNLABELLED_REAL
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "real-xrays"
+REAL = UNLABELLED_REAL
 
 torch.set_num_threads(1)
 
@@ -65,7 +64,7 @@ def test_trunk_filling_the_field_is_rejected_with_a_reason():
 @pytest.fixture(scope="module")
 def real_left_hand():
     if not REAL.is_dir():
-        pytest.skip("the shared real radiographs are not present")
+        pytest.skip("BONEAGE_REAL_XRAYS is not set")
     from PIL import Image
 
     return np.asarray(Image.open(REAL / "2.png").convert("L"), np.float32) / 255
@@ -119,7 +118,7 @@ def test_thumb_side_is_never_wrong_on_phantoms():
     assert decided >= 3
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason="the shared real radiographs are not present")
+@pytest.mark.skipif(not REAL.is_dir(), reason="BONEAGE_REAL_XRAYS is not set")
 def test_real_left_hands_are_accepted_never_called_right_and_image_4_is_rotated():
     from PIL import Image
 

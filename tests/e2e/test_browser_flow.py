@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.boneage.real_sample import UNLABELLED_REAL
 from tests.clinic.conftest import phantom_png_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-REAL_XRAY = ROOT.parent / "shared" / "real-xrays" / "0.png"
+REAL_XRAY = UNLABELLED_REAL / "0.png"
 # Model loading plus one assessment on a shared CPU: generous.
 REPORT_TIMEOUT_MS = 240_000
 

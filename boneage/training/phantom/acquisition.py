@@ -29,7 +29,7 @@ class Acquisition:
     The display is anchored on the soft tissue: whatever the exposure, soft tissue of
     ``_ANCHOR_FRACTION`` of the hand's greatest thickness (about a finger's) shows at
     ``soft_level`` of the grey range above the background (0.3-0.55 for fingers and palm in the
-    real images of /work/shared/real-xrays, judged by eye), so the hand's outline is always
+    ten real infant radiographs we compared with, judged by eye), so the hand's outline is always
     visible and bone always brighter, as a radiographer's windowing would leave it.
     """
 

@@ -68,7 +68,7 @@ HALF_WIDTHS_MM: dict[str, tuple[float, float, float]] = {
 WIDTH_EXPONENT = 0.7
 """Bone widths, carpal sizes and the carpus's height scale with the hand's size (third metacarpal
 length ratio) to this power: a young child's tubular bones are stubbier than a scaled-down adult's
-(MC3 length/width ~ 6 in the real infant radiographs of /work/shared/real-xrays, ~ 8 in adults)."""
+(MC3 length/width ~ 6 in ten real infant radiographs we measured, ~ 8 in adults)."""
 BREADTH_EXPONENT = 0.5
 """Lateral positions (ray spacing, carpus, forearm) scale with size to this power: an infant's hand
 is broad for its length (palm breadth about 1.7 MC3 lengths in the real infant radiographs
