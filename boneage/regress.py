@@ -13,6 +13,7 @@ A checkpoint is one ``torch.save`` file: the weights in float16 (the demo model 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -47,6 +48,9 @@ class RegressorConfig:
     """What the network reads: ``"hand"``, the hand crop of :func:`boneage.preprocess.preprocess`
     (the phantom-trained models), or ``"field"``, the whole film of
     :func:`boneage.preprocess.field_square` (the models trained on real radiographs)."""
+    mirror_average: bool = False
+    """Read each film and its mirror image and average the two (mean and variance): for a
+    network trained on randomly mirrored films, whose two readings differ only by noise."""
 
 
 class AgeRegressor(nn.Module):
@@ -117,9 +121,12 @@ class Regressor:
         """Uncalibrated mean and standard deviation in months for a batch (N, S, S)."""
         self.network.eval()
         tensor = torch.as_tensor(np.asarray(images, dtype=np.float32))[:, None].to(self.device)
-        mean, log_var = self.network(
-            tensor, torch.as_tensor(male, dtype=torch.float32).to(self.device)
-        )
+        sexes = torch.as_tensor(male, dtype=torch.float32).to(self.device)
+        mean, log_var = self.network(tensor, sexes)
+        if self.network.config.mirror_average:
+            mirrored_mean, mirrored_log_var = self.network(tensor.flip(-1), sexes)
+            mean = (mean + mirrored_mean) / 2
+            log_var = torch.logaddexp(log_var, mirrored_log_var) - math.log(2)
         return denormalise(mean), (log_var / 2).exp().cpu().numpy() * AGE_SPREAD_MONTHS
 
     def save(self, path: Path) -> None:

@@ -1,4 +1,4 @@
-"""``boneage train-demo``: reproduce the shipped demo models (U-Net, reference card, CNN)."""
+"""``boneage train-demo``: reproduce the phantom-trained models (U-Net, reference, phantom CNN)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from boneage.cli import add_compute_options, apply_threads
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "train-demo", help="train the demo models that ship in boneage/demo_models"
+        "train-demo", help="train the phantom models that ship in boneage/demo_models"
     )
     parser.add_argument(
         "--out",

@@ -1,10 +1,12 @@
-"""The shipped demo models, reproducible by one call (``boneage train-demo``).
+"""The phantom-trained demo models, reproducible by one call (``boneage train-demo``).
 
-Three folders, as :func:`boneage.registry.load_models` expects: ``unet/`` (segmentation),
-``reference/`` (a table fitted to the demo U-Net's measurements of its training phantoms, see
-:func:`fitted_reference`, with the multi-step accuracy measured through it) and ``cnn/`` (the
-end-to-end regressor). All are trained on phantoms only, on this CPU; the settings below are the
-ones the committed files were made with, and every card records them.
+Three folders: ``unet/`` (segmentation), ``reference/`` (a table fitted to the demo U-Net's
+measurements of its training phantoms, see :func:`fitted_reference`, with the multi-step accuracy
+measured through it) and ``cnn-phantom/`` (the end-to-end regressor trained on phantoms, kept for
+tests and for comparison). All are trained on phantoms only, on this CPU; the settings below are
+the ones the committed files were made with, and every card records them. The shipped ``cnn/``
+and ``gate/`` are trained on real radiographs instead (``boneage train regress-real`` and
+``boneage train gate``, see ``docs/real-data.md``), which ``train-demo`` leaves alone.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ N_HELD_OUT_MULTISTEP = 60
 N_CALIBRATION_MULTISTEP = 120
 REFERENCE_NAME = "reference-unet-demo"
 REFERENCE_FILE = "reference.json"
+PHANTOM_CNN_FOLDER = "cnn-phantom"
+"""Where the phantom-trained CNN is kept beside the shipped models (the registry loads ``cnn/``)."""
 
 
 def train_demo_models(
@@ -50,7 +54,7 @@ def train_demo_models(
     }
     _install(work_dir / "unet", out_dir / FOLDERS["segmentation"], cards["segmentation"])
     cards["regression"] = train_regression(CNN, work_dir / "cnn", device=device, progress=progress)
-    _install(work_dir / "cnn", out_dir / FOLDERS["regression"], cards["regression"])
+    _install(work_dir / "cnn", out_dir / PHANTOM_CNN_FOLDER, cards["regression"])
     unet, _ = load_unet(out_dir / FOLDERS["segmentation"] / cards["segmentation"].file)
     cards["reference"] = write_reference(
         out_dir / FOLDERS["reference"], unet, cards["segmentation"]

@@ -59,6 +59,8 @@ class RealTrainConfig:
     encoder: str = "resnet10t"
     input_side: int = 192
     bfloat16: bool = True
+    mirror_average: bool = True
+    """Average the readings of each film and its mirror image at inference (it trains mirrored)."""
 
 
 def at_side(images: np.ndarray, side: int) -> torch.Tensor:
@@ -142,7 +144,12 @@ def fit_real(
     """Train until the time budget is spent (or ``max_epochs``); checkpoints let it resume."""
     torch.manual_seed(config.seed)
     network = AgeRegressor(
-        RegressorConfig(encoder=config.encoder, input_side=config.input_side, framing="field")
+        RegressorConfig(
+            encoder=config.encoder,
+            input_side=config.input_side,
+            framing="field",
+            mirror_average=config.mirror_average,
+        )
     ).to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(
         network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay

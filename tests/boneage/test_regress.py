@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -52,3 +54,21 @@ def test_unreadable_checkpoint_is_model_unavailable(tmp_path):
     path.write_bytes(b"not a checkpoint")
     with pytest.raises(ModelUnavailable, match="cannot be loaded"):
         load_regressor(path)
+
+
+def test_mirror_averaging_reads_a_film_and_its_mirror_image_alike():
+    torch.manual_seed(0)
+    config = RegressorConfig(encoder="resnet10t", input_side=64, framing="field")
+    network = AgeRegressor(dataclasses.replace(config, mirror_average=True)).eval()
+    averaged = Regressor(network, 1.645)
+    plain = Regressor(AgeRegressor(config).eval(), 1.645)
+    plain.network.load_state_dict(network.state_dict())
+    film = np.random.default_rng(0).random((2, 96, 96)).astype(np.float32)
+    male = np.array([0.0, 1.0])
+    mean, sd = averaged.predict_batch(film, male)
+    mirrored_mean, mirrored_sd = averaged.predict_batch(film[:, :, ::-1].copy(), male)
+    np.testing.assert_allclose(mean, mirrored_mean, rtol=1e-4)
+    np.testing.assert_allclose(sd, mirrored_sd, rtol=1e-4)
+    one, _ = plain.predict_batch(film, male)
+    other, _ = plain.predict_batch(film[:, :, ::-1].copy(), male)
+    np.testing.assert_allclose(mean, (one + other) / 2, rtol=1e-4)

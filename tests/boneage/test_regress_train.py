@@ -18,7 +18,7 @@ from boneage.training.regress_train import (
 )
 
 torch.set_num_threads(1)
-DEMO = Path(__file__).resolve().parents[2] / "boneage" / "demo_models" / "cnn"
+DEMO = Path(__file__).resolve().parents[2] / "boneage" / "demo_models" / "cnn-phantom"
 
 
 def test_training_calibration_and_held_out_seeds_are_disjoint():
