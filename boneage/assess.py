@@ -187,7 +187,9 @@ def _chronological(
     """Each estimate against the chronological age; the top-level figures use the estimate
     whose model measured the smaller held-out error, and say which."""
     by_method = {
-        method: compare(estimate["age_months"], age_months, sex).to_dict()
+        method: compare(
+            estimate["age_months"], age_months, sex, tuple(estimate["interval_months"])
+        ).to_dict()
         for method, estimate in (("multistep", multistep), ("endtoend", endtoend))
         if "age_months" in estimate
     }

@@ -11,7 +11,10 @@ software conventionally uses for SDS. Between tabulated ages the SD is interpola
 outside them it is held at the nearest tabulated value.
 
 Category: outside ±2 SD is "delayed" or "advanced", as in the usual clinical reading of the
-atlas; inside is "within normal".
+atlas; inside is "within normal". An estimate with an interval gets a category only when its
+whole 90 % interval lies in one band; an interval that straddles a limit is "not determined",
+and the comparison says so in words: a 6-year-wide interval cannot call an 18-month-old
+"advanced", whatever its centre says.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 Sex = Literal["F", "M"]
+Category = Literal["delayed", "within normal", "advanced", "not determined"]
 
 _AGES_MONTHS = np.array(
     [
@@ -127,28 +131,55 @@ class ChronologicalComparison:
     age_months: float
     difference_months: float
     sds: float
-    category: Literal["delayed", "within normal", "advanced"]
+    category: Category
     sd_source: str = "Greulich & Pyle 1959"
+    category_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def compare(
-    bone_age_months: float, chronological_age_months: float, sex: Sex
-) -> ChronologicalComparison:
-    """Difference (bone minus chronological age), SDS and category."""
-    difference = bone_age_months - chronological_age_months
-    sds = difference / float(bone_age_sd_months(chronological_age_months, sex))
+def _band(sds: float) -> Category:
     if sds < -SDS_LIMIT:
-        category = "delayed"
-    elif sds > SDS_LIMIT:
-        category = "advanced"
-    else:
-        category = "within normal"
+        return "delayed"
+    if sds > SDS_LIMIT:
+        return "advanced"
+    return "within normal"
+
+
+def compare(
+    bone_age_months: float,
+    chronological_age_months: float,
+    sex: Sex,
+    interval_months: tuple[float, float] | None = None,
+) -> ChronologicalComparison:
+    """Difference (bone minus chronological age), SDS and category.
+
+    With ``interval_months`` (the estimate's 90 % interval) the category is the band both ends
+    of the interval fall in, or "not determined" when they fall in different bands."""
+    difference = bone_age_months - chronological_age_months
+    sd = float(bone_age_sd_months(chronological_age_months, sex))
+    sds = difference / sd
+    category = _band(sds)
+    reason = f"SDS {sds:+.2f} against a limit of ±{SDS_LIMIT:g}"
+    if interval_months is not None:
+        low, high = interval_months
+        ends = (
+            _band((low - chronological_age_months) / sd),
+            _band((high - chronological_age_months) / sd),
+        )
+        if ends[0] != ends[1]:
+            category = "not determined"
+            reason = (
+                f"the 90 % interval ({low:.0f}-{high:.0f} months) reaches from {ends[0]} to "
+                f"{ends[1]}, so the estimate cannot tell which"
+            )
+        else:
+            reason = f"the whole 90 % interval ({low:.0f}-{high:.0f} months) is {category}"
     return ChronologicalComparison(
         age_months=chronological_age_months,
         difference_months=round(difference, 1),
         sds=round(sds, 2),
         category=category,
+        category_reason=reason,
     )

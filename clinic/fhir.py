@@ -273,8 +273,7 @@ def _reference_range(assessment: Mapping[str, Any]) -> dict[str, Any]:
         return {}
     age = float(chronological["age_months"])
     half_width = SDS_LIMIT * float(bone_age_sd_months(age, sex))
-    code, display = _INTERPRETATION[chronological["category"]]
-    return {
+    reference_range = {
         "referenceRange": [
             {
                 "low": _months(max(age - half_width, 0.0)),
@@ -285,7 +284,13 @@ def _reference_range(assessment: Mapping[str, Any]) -> dict[str, Any]:
                     "(Greulich & Pyle 1959 standard deviations)"
                 ),
             }
-        ],
+        ]
+    }
+    if chronological["category"] not in _INTERPRETATION:
+        return reference_range  # "not determined": the interval allows no H, N or L flag
+    code, display = _INTERPRETATION[chronological["category"]]
+    return {
+        **reference_range,
         "interpretation": [
             {
                 "coding": [

@@ -114,6 +114,7 @@ class Report(models.Model):
         DELAYED = "delayed", "delayed"
         NORMAL = "within normal", "within normal"
         ADVANCED = "advanced", "advanced"
+        NOT_DETERMINED = "not determined", "not determined"
 
     study = models.OneToOneField(Study, on_delete=models.CASCADE, related_name="report")
     assessment = models.JSONField()

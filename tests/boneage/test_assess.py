@@ -85,7 +85,8 @@ def test_chronological_age_is_read_against_the_trusted_estimate(models: ModelBun
     based_on = chronological["based_on"]
     estimate = result.to_dict()[based_on]["age_months"]
     assert chronological["difference_months"] == pytest.approx(estimate - 60, abs=0.11)
-    assert chronological["category"] in {"delayed", "within normal", "advanced"}
+    assert chronological["category"] in {"delayed", "within normal", "advanced", "not determined"}
+    assert chronological["category_reason"]
 
 
 def test_without_chronological_age_there_is_no_comparison(models: ModelBundle) -> None:

@@ -25,3 +25,19 @@ def test_category_follows_two_sd_limits(bone_age: float, category: str) -> None:
     assert comparison.category == category
     assert comparison.difference_months == pytest.approx(bone_age - 120.0)
     assert comparison.sds == pytest.approx((bone_age - 120.0) / 10.74, abs=0.01)
+
+
+def test_a_wide_interval_gets_no_category_and_says_why() -> None:
+    # An 18-month-old read at 135 months (66-204): even the low end lies beyond +2 SD (7 months).
+    reading = compare(135.0, 18.0, "M", (66.0, 204.0))
+    assert reading.category == "advanced"  # the whole interval lies beyond +2 SD
+    straddling = compare(40.0, 24.0, "F", (20.0, 60.0))
+    assert straddling.category == "not determined"
+    assert "reaches from within normal to advanced" in straddling.category_reason
+    assert straddling.sds > 2  # the centre alone would have said advanced
+
+
+def test_a_narrow_interval_inside_the_normal_band_is_within_normal() -> None:
+    reading = compare(122.0, 120.0, "F", (112.0, 132.0))
+    assert reading.category == "within normal"
+    assert "whole 90 % interval" in reading.category_reason
