@@ -106,9 +106,16 @@ def assess(
         )
         overlay = ms.overlay
         multistep = ms.to_dict()
-        framed = (
-            field_square(quality.as_acquired) if models.regressor.framing == "field" else prepared
-        )
+        framed = prepared
+        if models.regressor.framing == "field":
+            framed = field_square(quality.as_acquired)
+            corrections += framed.notes
+            if not np.array_equal(quality.pixels, quality.as_acquired):
+                corrections.append(
+                    "the end-to-end CNN reads the film in its acquired pose and side (it was "
+                    "trained on films in every pose); the turning and mirroring above are for "
+                    "the multi-step path"
+                )
         ee = models.regressor.predict(framed, sex)
         endtoend = {
             "age_months": round(ee.age_months, 1),

@@ -217,8 +217,9 @@ def check_quality(
 def orient(pixels: np.ndarray, *, laterality: str | None = None) -> Oriented:
     """Bring a radiograph to bone-bright, upright, left-hand form, stating every correction.
 
-    The corrections do not depend on any accept/reject decision, so training (which caches the
-    oriented images of a labelled set once) and inference see exactly the same pixels. Rotation,
+    The corrections do not depend on any accept/reject decision, so a model trained on images
+    cached through this function (:mod:`boneage.training.image_cache`) sees at inference exactly
+    the pixels it was trained on. Rotation,
     turning over and the thumb's side are read from the hand's outline and are applied only when
     that outline is plausible (:func:`_not_a_hand` finds nothing wrong with it); otherwise the
     image is left as acquired and the check says so: a wrong outline would rotate or mirror a

@@ -44,9 +44,6 @@ class ImageCache:
     split: np.ndarray
     corrected: np.ndarray
 
-    def select(self, mask: np.ndarray) -> ImageCache:
-        return ImageCache(*(getattr(self, f)[mask] for f in self.__dataclass_fields__))
-
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, **{f: getattr(self, f) for f in self.__dataclass_fields__})
