@@ -7,6 +7,8 @@ single MAE misleads at both ends; evaluations report each band, cards store each
 
 from __future__ import annotations
 
+import numpy as np
+
 AGE_BANDS_YEARS: tuple[tuple[float, float], ...] = ((0, 2), (2, 6), (6, 10), (10, 14), (14, 99))
 
 
@@ -27,3 +29,13 @@ def band_of(age_months: float) -> str:
 def metric_key(band: str) -> str:
     """Where a card's metrics keep the MAE of one band."""
     return f"mae/{band}"
+
+
+def band_errors(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """MAE (months) in each age band of the truth that has cases, keyed by :func:`band_name`."""
+    result: dict[str, float] = {}
+    for low, high in AGE_BANDS_YEARS:
+        inside = (truth >= 12 * low) & (truth < 12 * high)
+        if inside.any():
+            result[band_name(low, high)] = float(np.mean(np.abs(truth[inside] - predicted[inside])))
+    return result

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from boneage.age_bands import AGE_BANDS_YEARS, band_name, metric_key
+from boneage.age_bands import band_errors, metric_key
 from boneage.assess import assess
 from boneage.errors import BoneAgeError
 from boneage.io import read_radiograph
@@ -93,11 +93,7 @@ def summarise_path(cases: list[CaseResult]) -> PathSummary:
     low = np.array([c.interval_months[0] for c in answered])
     high = np.array([c.interval_months[1] for c in answered])
     error = estimate - truth
-    by_band = {}
-    for band_low, band_high in AGE_BANDS_YEARS:
-        inside = (truth >= 12 * band_low) & (truth < 12 * band_high)
-        if inside.any():
-            by_band[band_name(band_low, band_high)] = round(float(np.abs(error[inside]).mean()), 2)
+    by_band = {band: round(mae, 2) for band, mae in band_errors(truth, estimate).items()}
     sexes = np.array([c.sex for c in answered])
     by_sex = {
         sex: round(float(np.abs(error[sexes == sex]).mean()), 2)

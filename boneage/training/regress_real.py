@@ -35,7 +35,6 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from boneage.age_bands import AGE_BANDS_YEARS, band_name
 from boneage.regress import AgeRegressor, Regressor, RegressorConfig, normalise
 
 log = logging.getLogger(__name__)
@@ -227,13 +226,3 @@ def _save_checkpoint(
         partial,
     )
     partial.replace(path)
-
-
-def age_band_errors(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """MAE (months) in each age band of the truth (:mod:`boneage.age_bands`) that has cases."""
-    result: dict[str, float] = {}
-    for low, high in AGE_BANDS_YEARS:
-        inside = (truth >= 12 * low) & (truth < 12 * high)
-        if inside.any():
-            result[band_name(low, high)] = float(np.mean(np.abs(truth[inside] - predicted[inside])))
-    return result

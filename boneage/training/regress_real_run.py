@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from boneage.age_bands import metric_key
+from boneage.age_bands import band_errors, metric_key
 from boneage.conformal import conformal_scale
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
 from boneage.regress import COVERAGE, Regressor
 from boneage.training.cards import describe_file
 from boneage.training.image_cache import ImageCache
-from boneage.training.regress_real import RealTrainConfig, age_band_errors, at_side, fit_real
+from boneage.training.regress_real import RealTrainConfig, at_side, fit_real
 from boneage.training.splits import real_splits
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def train_real_regression(
     inside = np.abs(truth - mean) <= regressor.interval_scale * sd
     weights = out_dir / WEIGHTS_FILE
     regressor.save(weights)
-    bands = {metric_key(k): round(v, 2) for k, v in age_band_errors(truth, mean).items()}
+    bands = {metric_key(k): round(v, 2) for k, v in band_errors(truth, mean).items()}
     card = describe_file(
         weights,
         name=name,

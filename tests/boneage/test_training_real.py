@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
+from boneage.age_bands import band_errors
 from boneage.gate import CLASSES, GATE_SIDE
 from boneage.training.gate_train import make_negatives
 from boneage.training.image_cache import CACHE_SIDE, ImageCache, build_cache
 from boneage.training.regress_real import (
     RealTrainConfig,
-    age_band_errors,
     at_side,
     augment,
     fit_real,
@@ -76,7 +76,7 @@ def test_training_stops_at_its_budget_and_resumes_from_its_checkpoint(cache, tmp
 
 def test_age_bands_cover_the_truth_they_were_given():
     truth = np.array([10.0, 30.0, 100.0, 200.0])
-    bands = age_band_errors(truth, truth + 5)
+    bands = band_errors(truth, truth + 5)
     assert bands == {"0-2 y": 5.0, "2-6 y": 5.0, "6-10 y": 5.0, "14+ y": 5.0}
 
 
