@@ -19,7 +19,7 @@ import numpy as np
 
 from boneage.chronological import compare
 from boneage.errors import InputError, MissingSex
-from boneage.multistep import MultistepRejection, run_multistep
+from boneage.multistep import run_landmark_multistep, run_multistep
 from boneage.notes import compare_estimates, endtoend_note, multistep_note
 from boneage.preprocess import field_square, preprocess
 from boneage.quality import check_quality
@@ -86,7 +86,8 @@ def assess(
 
     overlay = None
     rejected = quality.rejected
-    if rejected is None:
+    needs_crop = models.unet_framing == "hand" or models.regressor.framing != "field"
+    if rejected is None and needs_crop:
         try:
             prepared = preprocess(quality.pixels)
         except InputError as error:
@@ -95,34 +96,48 @@ def assess(
         multistep: dict[str, Any] = {"rejected": rejected}
         endtoend: dict[str, Any] = {"rejected": rejected}
     else:
-        corrections += prepared.notes
-        spacing = prepared.spacing_mm(radiograph.spacing_mm)
-        ms = run_multistep(
-            prepared.image,
-            spacing_mm=spacing,
-            sex=sex,
-            model=models.unet,
-            reference=models.reference,
-        )
+        field = field_square(quality.as_acquired)
+        if needs_crop:
+            corrections += prepared.notes
+        if "field" in (models.unet_framing, models.regressor.framing):
+            corrections += field.notes
+        if models.unet_framing == "field":
+            ms = run_landmark_multistep(
+                field.image,
+                spacing_mm=field.spacing_mm(radiograph.spacing_mm),
+                sex=sex,
+                network=models.unet,
+                reference=models.reference,
+            )
+        else:
+            ms = run_multistep(
+                prepared.image,
+                spacing_mm=prepared.spacing_mm(radiograph.spacing_mm),
+                sex=sex,
+                model=models.unet,
+                reference=models.reference,
+            )
         overlay = ms.overlay
         multistep = ms.to_dict()
-        framed = prepared
-        if models.regressor.framing == "field":
-            framed = field_square(quality.as_acquired)
-            corrections += framed.notes
-            if not np.array_equal(quality.pixels, quality.as_acquired):
-                corrections.append(
-                    "the end-to-end CNN reads the film in its acquired pose and side (it was "
-                    "trained on films in every pose); the turning and mirroring above are for "
-                    "the multi-step path"
-                )
+        turned = not np.array_equal(quality.pixels, quality.as_acquired)
+        if turned and "hand" not in (models.unet_framing, models.regressor.framing):
+            corrections.append(
+                "both estimates read the film in its acquired pose and side (their networks "
+                "were trained on films in every pose); the turning and mirroring above were "
+                "only used to check the hand's outline"
+            )
+        elif turned and models.regressor.framing == "field":
+            corrections.append(
+                "the end-to-end CNN reads the film in its acquired pose and side (it was "
+                "trained on films in every pose); the turning and mirroring above are for "
+                "the multi-step path"
+            )
+        framed = field if models.regressor.framing == "field" else prepared
         ee = models.regressor.predict(framed, sex)
         endtoend = {
             "age_months": round(ee.age_months, 1),
             "interval_months": [round(v, 1) for v in ee.interval_months],
         }
-        if isinstance(ms, MultistepRejection):
-            multistep = ms.to_dict()
 
     agreement = compare_estimates(multistep, endtoend)
     multistep["model"] = {

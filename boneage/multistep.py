@@ -14,8 +14,10 @@ import numpy as np
 from torch import nn
 
 from boneage.errors import MissingSex
+from boneage.hand_measure import BONES, HandMeasurements, measure_hand
+from boneage.landmarks import locate
 from boneage.measure import RATIO_BASE, Measurements, measure_bones
-from boneage.overlay import render_overlay
+from boneage.overlay import render_hand_overlay, render_overlay
 from boneage.reference import AgeEstimate, ReferenceTable, SpacingMode, estimate_age
 from boneage.segment import segment
 
@@ -52,7 +54,7 @@ class MultistepResult:
     age_months: float
     interval_months: tuple[float, float]
     spacing_mode: SpacingMode
-    measurements: Measurements
+    measurements: Measurements | HandMeasurements
     estimate: AgeEstimate
     reference: str
     overlay: np.ndarray
@@ -66,41 +68,84 @@ class MultistepResult:
         ``model`` idents). Lengths, widths and areas carry their unit in the key."""
         ages = {b.bone: b for b in self.estimate.bone_ages}
         bones = []
-        for name, m in self.measurements.bones.items():
-            bone_age = ages.get(name)
+        for row in bone_rows(self.measurements):
+            bone_age = ages.get(row["bone"])
             bones.append(
-                {
-                    "bone": name,
-                    "kind": m.kind,
-                    "length_mm": _round(m.length_mm),
-                    "length_ratio": _round(m.length_ratio, 3),
-                    "width_mm": _round(m.width_mm),
-                    "area_mm2": _round(m.area_mm2),
-                    "length_px": _round(m.length_px),
-                    "width_px": _round(m.width_px),
-                    "area_px": m.area_px,
-                    "relative_size": _round(m.relative_size, 3),
-                    "physis_fused": m.physis_fused,
+                row
+                | {
                     "age_months": _round(bone_age.age_months if bone_age else None),
                     "outlier": bool(bone_age and bone_age.outlier),
                 }
             )
-        ossification = self.measurements.ossification
         return {
             "age_months": round(self.age_months, 1),
             "interval_months": [round(v, 1) for v in self.interval_months],
             "spacing_mode": self.spacing_mode,
             "reference": self.reference,
             "bones": bones,
-            "ossification": {
-                "present": list(ossification.present),
-                "absent": list(ossification.absent),
-                "physes_fused": list(ossification.physes_fused),
-                "physes_open": list(ossification.physes_open),
-            },
             "outliers": list(self.outliers),
-            "fragmented_fraction": round(self.measurements.fragmented_fraction, 3),
+            **_evidence(self.measurements),
         }
+
+
+def bone_rows(measurements: Measurements | HandMeasurements) -> list[dict[str, Any]]:
+    """One row per measured bone or centre for the report's table."""
+    if isinstance(measurements, HandMeasurements):
+        scale = measurements.scale_px or float("nan")
+        rows: list[dict[str, Any]] = [
+            {
+                "bone": bone,
+                "kind": "long",
+                "length_ratio": _round(length / scale, 3),
+                "ratio_base": "radius to MCP 3",
+                "length_px": _round(length),
+            }
+            for bone, length in measurements.lengths_px.items()
+        ]
+        rows += [
+            {
+                "bone": "carpus" if joint == "wrist" else f"{joint}_epiphysis",
+                "kind": "carpal" if joint == "wrist" else "epiphysis",
+                "relative_size": _round(m.share, 3),
+                "area_px": m.epiphysis_px,
+            }
+            for joint, m in measurements.joints.items()
+        ]
+        return rows
+    return [
+        {
+            "bone": name,
+            "kind": m.kind,
+            "length_mm": _round(m.length_mm),
+            "length_ratio": _round(m.length_ratio, 3),
+            "ratio_base": "metacarpal 3",
+            "width_mm": _round(m.width_mm),
+            "area_mm2": _round(m.area_mm2),
+            "length_px": _round(m.length_px),
+            "width_px": _round(m.width_px),
+            "area_px": m.area_px,
+            "relative_size": _round(m.relative_size, 3),
+            "physis_fused": m.physis_fused,
+        }
+        for name, m in measurements.bones.items()
+    ]
+
+
+def _evidence(measurements: Measurements | HandMeasurements) -> dict[str, Any]:
+    """What else the estimate rests on: ossification and fragmentation of a bone mask, or the
+    joint regions and missing landmarks of a landmark map."""
+    if isinstance(measurements, HandMeasurements):
+        return {"landmarks": measurements.to_dict()}
+    ossification = measurements.ossification
+    return {
+        "ossification": {
+            "present": list(ossification.present),
+            "absent": list(ossification.absent),
+            "physes_fused": list(ossification.physes_fused),
+            "physes_open": list(ossification.physes_open),
+        },
+        "fragmented_fraction": round(measurements.fragmented_fraction, 3),
+    }
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:
@@ -170,4 +215,60 @@ def run_multistep(
         estimate=estimate,
         reference=reference.ident,
         overlay=render_overlay(image, labels, measurements, estimate.outliers),
+    )
+
+
+MIN_MEASURED_BONES = 8
+"""Fewer finger bones located than this (of the 15 of :data:`boneage.hand_measure.BONES`) and the
+film does not show a hand the landmark U-Net can read."""
+
+
+def hand_rejection_reason(measurements: HandMeasurements) -> str | None:
+    """Why a landmark map cannot be looked up, in words for the report, or None."""
+    if measurements.scale_px is None:
+        return (
+            "The distal radius or the third MCP joint was not located on the film, so the "
+            "bones cannot be measured against the hand's own size. See the overlay."
+        )
+    if len(measurements.lengths_px) < MIN_MEASURED_BONES:
+        return (
+            f"Only {len(measurements.lengths_px)} of {len(BONES)} finger bones were located "
+            f"(at least {MIN_MEASURED_BONES} are needed): fingers may be cut off, overlapping "
+            "or out of the film. See the overlay."
+        )
+    if not measurements.joints:
+        return "No joint region was found around the located joints, so no epiphysis could be read."
+    return None
+
+
+def run_landmark_multistep(
+    image: np.ndarray,
+    *,
+    spacing_mm: float | None,
+    sex: str | None,
+    network: nn.Module,
+    reference: ReferenceTable,
+) -> MultistepResult | MultistepRejection:
+    """Locate, measure and look up one whole film framed by
+    :func:`boneage.preprocess.field_square` (the landmark U-Net's input); ``spacing_mm`` is that
+    input's pixel spacing, or None. Raises :class:`MissingSex` when ``sex`` is None."""
+    if sex is None:
+        raise MissingSex("The multi-step estimate needs the child's sex (F or M).")
+    hand = locate(network, image)
+    measurements = measure_hand(hand, spacing_mm)
+    mode: SpacingMode = (
+        "absolute_mm" if spacing_mm is not None and "absolute_mm" in reference.modes() else "ratios"
+    )
+    reason = hand_rejection_reason(measurements)
+    if reason is not None:
+        return MultistepRejection(reason, render_hand_overlay(image, hand, measurements))
+    estimate = estimate_age(reference, measurements, sex, mode)
+    return MultistepResult(
+        age_months=estimate.age_months,
+        interval_months=estimate.interval_months,
+        spacing_mode=mode,
+        measurements=measurements,
+        estimate=estimate,
+        reference=reference.ident,
+        overlay=render_hand_overlay(image, hand, measurements, estimate.outliers),
     )

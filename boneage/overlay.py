@@ -5,6 +5,9 @@ Each bone is tinted in its own colour over the preprocessed radiograph with its 
 length (mm when the spacing is known, else the ratio to ``metacarpal_3``); bones set aside as
 outliers are outlined and labelled in red. The image is drawn at :data:`UPSCALE` times the
 preprocessed size so that the labels (Pillow's built-in bitmap font) stay legible.
+
+On real films the landmark U-Net's map is drawn instead (:func:`render_hand_overlay`): joint
+regions, the ossified centres in them, and each measured bone from joint centre to joint centre.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from skimage.color import label2rgb
 from skimage.segmentation import find_boundaries
 
 from boneage.anatomy import BY_NAME, NUM_CLASSES
+from boneage.hand_measure import BONES, HandMeasurements
+from boneage.landmarks import HandMap
 from boneage.measure import BoneMeasurement, Measurements
 
 UPSCALE = 2
@@ -101,4 +106,35 @@ def render_overlay(
             stroke_width=1,
             stroke_fill=(0, 0, 0),
         )
+    return np.asarray(canvas, dtype=np.uint8)
+
+
+JOINT_RGB = np.array([60, 120, 255], np.float32)
+EPIPHYSIS_RGB = np.array([255, 150, 30], np.float32)
+BONE_RGB = (90, 255, 120)
+
+
+def render_hand_overlay(
+    image: np.ndarray, hand: HandMap, measurements: HandMeasurements, outliers: Iterable[str] = ()
+) -> np.ndarray:
+    """RGB uint8 (UPSCALE·H, UPSCALE·W, 3) of what the landmark U-Net found on a whole film:
+    joint regions tinted blue, the epiphyses and carpal bones inside them orange, each measured
+    bone drawn from joint centre to joint centre with its short name, outliers in red."""
+    image = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+    rgb = np.stack([np.kron(image, np.ones((UPSCALE, UPSCALE), np.float32)) * 255] * 3, -1)
+    for mask, colour, alpha in ((hand.joint, JOINT_RGB, 0.3), (hand.epiphysis, EPIPHYSIS_RGB, 0.5)):
+        big = np.kron(mask, np.ones((UPSCALE, UPSCALE), bool)).astype(bool)
+        rgb[big] = (1 - alpha) * rgb[big] + alpha * colour
+    canvas = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(canvas)
+    outliers = set(outliers)
+    points = {name: (UPSCALE * lm.col, UPSCALE * lm.row) for name, lm in hand.landmarks.items()}
+    for bone in measurements.lengths_px:
+        start, end = (points[p] for p in BONES[bone])
+        colour = OUTLIER_RGB if bone in outliers else BONE_RGB
+        draw.line([start, end], fill=colour, width=2)
+        for x, y in (start, end):
+            draw.ellipse([x - 3, y - 3, x + 3, y + 3], outline=colour, width=1)
+        middle = ((start[0] + end[0]) / 2 + 5, (start[1] + end[1]) / 2 - 5)
+        draw.text(middle, short_name(bone), fill=colour, stroke_width=1, stroke_fill=(0, 0, 0))
     return np.asarray(canvas, dtype=np.uint8)

@@ -35,19 +35,21 @@ import json
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from statistics import NormalDist
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
 import boneage
 from boneage import anatomy
 from boneage.errors import ModelUnavailable
-from boneage.measure import RATIO_BASE, Measurements
+from boneage.measure import RATIO_BASE, UNMEASURED_LENGTHS
 
 SpacingMode = Literal["absolute_mm", "ratios"]
-SCHEMA = "boneage-reference/2"
-"""Version 2 adds ``interval_scales``; a version-1 table still loads, with none."""
-READABLE_SCHEMAS = ("boneage-reference/1", SCHEMA)
+SCHEMA = "boneage-reference/3"
+"""Version 2 added ``interval_scales``, version 3 a per-sex maturity ``score``
+(:class:`MaturityScore`); older tables still load, without them."""
+READABLE_SCHEMAS = ("boneage-reference/1", "boneage-reference/2", SCHEMA)
 AGE_GRID_MONTHS = np.arange(0.0, 229.0, 1.0)
 """Ages (months) the curves are tabulated on: birth to 19 years."""
 COVERAGE = 0.9
@@ -71,9 +73,6 @@ with flat curves, whose per-bone ages scatter widely, from being flagged while t
 held-out phantoms with true masks and a table refitted on 240, 0.15 bones per hand were flagged,
 against 1.3 when a bone's age more than max(24 months, 3.5 robust SDs) from the others' median
 was the rule. Behind the demo U-Net, where flags mark segmentation errors, 1.05 per hand."""
-UNMEASURED_LENGTHS = ("radius", "ulna")
-"""Long bones whose length is never used: a hand radiograph shows only the distal forearm, so
-their visible length says where the field of view ends, not how old the child is."""
 INFORMATIVE_RANGE_SDS = 3.0
 """A continuous feature gives a per-bone age only when its mean curve moves by at least this many
 SDs over the age grid; flatter ones (most ratios) still add to the likelihood. With 1 SD, fitted
@@ -98,10 +97,71 @@ class Curve:
         return -0.5 * z**2 - np.log(self.sd)
 
 
+SCORE_CLIP = 4.0
+
+
+@dataclass(frozen=True)
+class MaturityScore:
+    """One number, in months, that sums what every measurement says about maturity, as the
+    Tanner-Whitehouse method sums its bone scores before a table turns the sum into an age.
+
+    The score is a ridge regression on the standardised features and their squares, fitted on
+    the table's training hands of one sex (:mod:`boneage.training.reference_fit`). Measurements
+    of one hand are strongly correlated (a mature hand is mature at every joint), and a
+    likelihood that multiplies them as if independent counts the same evidence many times over;
+    the regression weighs each by what it adds. As in Tanner-Whitehouse, a table then turns
+    the score into an age: ``age_mean`` and ``age_sd`` are the mean and SD of the training
+    hands' true age against their score, tabulated on the table's age grid (the score is in
+    months), from which the estimate and its interval are read."""
+
+    keys: tuple[str, ...]
+    centre: np.ndarray
+    spread: np.ndarray
+    weights: np.ndarray
+    """Coefficients of the standardised features, then of their squares."""
+    intercept: float
+    age_mean: np.ndarray
+    age_sd: np.ndarray
+
+    def value(self, features: dict[str, float]) -> float:
+        """The score of a hand whose every key is in ``features``."""
+        x = self.standardise(np.array([features[k] for k in self.keys]))
+        return float(np.concatenate([x, x**2]) @ self.weights + self.intercept)
+
+    def standardise(self, values: np.ndarray) -> np.ndarray:
+        """Features as z-scores of the training hands, clipped to ±:data:`SCORE_CLIP`: one wild
+        measurement must not dominate a sum with squared terms."""
+        return np.clip((values - self.centre) / self.spread, -SCORE_CLIP, SCORE_CLIP)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "keys": list(self.keys),
+            "centre": _rounded(self.centre),
+            "spread": _rounded(self.spread),
+            "weights": _rounded(self.weights),
+            "intercept": self.intercept,
+            "age_mean": _rounded(self.age_mean),
+            "age_sd": _rounded(self.age_sd),
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> MaturityScore:
+        return cls(
+            keys=tuple(raw["keys"]),
+            centre=np.asarray(raw["centre"], float),
+            spread=np.asarray(raw["spread"], float),
+            weights=np.asarray(raw["weights"], float),
+            intercept=float(raw["intercept"]),
+            age_mean=np.asarray(raw["age_mean"], float),
+            age_sd=np.asarray(raw["age_sd"], float),
+        )
+
+
 @dataclass(frozen=True)
 class SexReference:
     continuous: dict[str, Curve]
     binary: dict[str, np.ndarray]
+    score: MaturityScore | None = None
 
 
 @dataclass(frozen=True)
@@ -122,7 +182,12 @@ class ReferenceTable:
     def parameter_count(self) -> int:
         """Numbers fitted per sex: a mean and an SD curve per continuous feature, a probability
         curve per binary one (what a model card lists as the table's parameters)."""
-        return sum(len(r.continuous) * 2 + len(r.binary) for r in self.sexes.values())
+        return sum(
+            len(r.continuous) * 2
+            + len(r.binary)
+            + (0 if r.score is None else len(r.score.weights) + 1 + 2 * len(r.score.age_mean))
+            for r in self.sexes.values()
+        )
 
     @property
     def ident(self) -> str:
@@ -152,6 +217,7 @@ class ReferenceTable:
                     },
                     "binary": {key: _rounded(p) for key, p in ref.binary.items()},
                 }
+                | ({} if ref.score is None else {"score": ref.score.to_json()})
                 for sex, ref in self.sexes.items()
             },
         }
@@ -167,6 +233,7 @@ class ReferenceTable:
                     for key, c in ref["continuous"].items()
                 },
                 binary={key: np.asarray(p) for key, p in ref["binary"].items()},
+                score=MaturityScore.from_json(ref["score"]) if "score" in ref else None,
             )
             for sex, ref in raw["sexes"].items()
         }
@@ -242,38 +309,22 @@ def default_reference(ages_months: np.ndarray = AGE_GRID_MONTHS) -> ReferenceTab
     )
 
 
-USE_PHYSIS_FUSION = False
-"""Whether physis fusion read from the masks enters the age estimate.
+class Measured(Protocol):
+    """What a table reads: the measurements of one hand, from the phantom-trained bone U-Net
+    (:class:`boneage.measure.Measurements`) or the landmark U-Net for real films
+    (:class:`boneage.hand_measure.HandMeasurements`)."""
 
-Off: the U-Net at 256 px does not keep the 1-2 px physis gap. Measured on 8 held-out phantoms,
-predicted epiphyses touch their shafts along a median 47-88 % of their width where every true
-physis was open (0 % contact), so every physis reads as fused and every child as an adult
-(multi-step MAE 119 months in ratios mode on 20 held-out phantoms with fusion, 23 without).
-Fusion is still measured and reported per bone; it returns to the estimate once segmentation
-resolves the physis (higher resolution or a dedicated physis class)."""
+    @property
+    def spacing_mm(self) -> object | None: ...
+
+    def features(self, mode: SpacingMode) -> tuple[dict[str, float], dict[str, bool]]:
+        """The (continuous, binary) features keyed as in the table."""
+        ...
 
 
-def features(
-    measurements: Measurements, mode: SpacingMode
-) -> tuple[dict[str, float], dict[str, bool]]:
-    """The (continuous, binary) features of one hand, keyed as in the table. In ``absolute_mm``
-    mode lengths are in mm; in ``ratios`` mode relative to :data:`~boneage.measure.RATIO_BASE`."""
-    continuous: dict[str, float] = {}
-    for bone, m in measurements.bones.items():
-        if m.kind == "long" and bone not in UNMEASURED_LENGTHS:
-            if mode == "absolute_mm" and m.length_mm is not None:
-                continuous[f"length_mm:{bone}"] = m.length_mm
-            elif mode == "ratios" and m.length_ratio is not None and bone != RATIO_BASE:
-                continuous[f"length_ratio:{bone}"] = m.length_ratio
-        elif m.kind != "long" and m.relative_size is not None:
-            continuous[f"relative_size:{bone}"] = m.relative_size
-    ossification = measurements.ossification
-    binary = {f"present:{c}": True for c in ossification.present}
-    binary |= {f"present:{c}": False for c in ossification.absent}
-    if USE_PHYSIS_FUSION:
-        binary |= {f"fused:{e}": True for e in ossification.physes_fused}
-        binary |= {f"fused:{e}": False for e in ossification.physes_open}
-    return continuous, binary
+def features(measurements: Measured, mode: SpacingMode) -> tuple[dict[str, float], dict[str, bool]]:
+    """The (continuous, binary) features of one hand, keyed as in the table."""
+    return measurements.features(mode)
 
 
 @dataclass(frozen=True)
@@ -344,8 +395,99 @@ def _posterior_summary(ages: np.ndarray, log_likelihood: np.ndarray) -> tuple[fl
     return float(median), float(low), float(high)
 
 
+def _independent_log_likelihood(
+    table: ReferenceTable,
+    reference: SexReference,
+    continuous: dict[str, float],
+    binary: dict[str, bool],
+) -> np.ndarray:
+    """Every feature's likelihood multiplied in, lengths with their shared size factor."""
+    log_likelihood = np.zeros_like(table.ages_months)
+    for quantity in ("length_mm", "length_ratio"):
+        group = {k: v for k, v in continuous.items() if k.startswith(f"{quantity}:")}
+        if group:
+            curves = {k: reference.continuous[k] for k in group}
+            shared = table.shared_fraction.get(quantity, 0.0)
+            log_likelihood += _shared_log_likelihood(group, curves, shared)
+    for key, value in continuous.items():
+        if key.startswith("relative_size:"):
+            log_likelihood += reference.continuous[key].log_likelihood(value)
+    for key, observed in binary.items():
+        p = MISREAD_PROBABILITY + (1 - 2 * MISREAD_PROBABILITY) * reference.binary[key]
+        log_likelihood += np.log(p if observed else 1 - p)
+    return log_likelihood
+
+
+def score_inputs(
+    reference: SexReference,
+    continuous: dict[str, float],
+    binary: dict[str, bool],
+    consensus_months: float,
+    ages: np.ndarray,
+) -> dict[str, float]:
+    """The maturity score's inputs for one hand: what was measured (presence as 0 or 1), and
+    for a feature not measured or set aside as an outlier, what its curve expects at the
+    ``consensus_months`` of the other bones: a missing bone neither raises nor lowers the
+    score."""
+    assert reference.score is not None
+    at = int(np.argmin(np.abs(ages - consensus_months)))
+    inputs: dict[str, float] = {}
+    for key in reference.score.keys:
+        if key in continuous:
+            inputs[key] = continuous[key]
+        elif key in binary:
+            inputs[key] = float(binary[key])
+        elif key in reference.continuous:
+            inputs[key] = float(reference.continuous[key].mean[at])
+        else:
+            inputs[key] = float(reference.binary[key][at])
+    return inputs
+
+
+def consensus_age(bone_age: dict[str, float], outliers: set[str], ages: np.ndarray) -> float:
+    """Median of the per-bone ages that are not outliers (mid-grid without any)."""
+    kept = [age for bone, age in bone_age.items() if bone not in outliers]
+    return float(np.median(kept)) if kept else float(np.median(ages))
+
+
+def _score_lookup(
+    reference: SexReference,
+    continuous: dict[str, float],
+    binary: dict[str, bool],
+    bone_age: dict[str, float],
+    outliers: set[str],
+    ages: np.ndarray,
+) -> tuple[float, float, float]:
+    """(estimate, low, high) of the maturity score's table: the mean age at the hand's score and
+    the central :data:`COVERAGE` range of a normal with the SD there."""
+    score = reference.score
+    assert score is not None
+    consensus = consensus_age(bone_age, outliers, ages)
+    value = score.value(score_inputs(reference, continuous, binary, consensus, ages))
+    mean = float(np.interp(value, ages, score.age_mean))
+    half = NormalDist().inv_cdf(0.5 + COVERAGE / 2) * float(np.interp(value, ages, score.age_sd))
+    return mean, mean - half, mean + half
+
+
+def per_bone_ages(
+    reference: SexReference, continuous: dict[str, float], ages: np.ndarray
+) -> tuple[dict[str, str], dict[str, float], set[str]]:
+    """Each informative feature's own age (the maximum of its likelihood), keyed by its bone,
+    with the feature it came from, and the bones flagged as outliers (:data:`OUTLIER_Z`)."""
+    bone_feature: dict[str, str] = {}
+    bone_age: dict[str, float] = {}
+    for key, value in continuous.items():
+        curve = reference.continuous[key]
+        if np.ptp(curve.mean) >= INFORMATIVE_RANGE_SDS * float(np.median(curve.sd)):
+            bone = key.split(":", 1)[1]
+            bone_feature[bone] = key
+            bone_age[bone] = float(ages[np.argmax(curve.log_likelihood(value))])
+    outliers = _flag_outliers(continuous, reference.continuous, bone_feature, bone_age, ages)
+    return bone_feature, bone_age, outliers
+
+
 def estimate_age(
-    table: ReferenceTable, measurements: Measurements, sex: str, mode: SpacingMode
+    table: ReferenceTable, measurements: Measured, sex: str, mode: SpacingMode
 ) -> AgeEstimate:
     """Age of a hand from its measurements (see the module docstring for the model).
 
@@ -363,32 +505,14 @@ def estimate_age(
         raise ValueError("none of the measured features is in the reference table")
     ages = table.ages_months
 
-    bone_feature: dict[str, str] = {}
-    bone_age: dict[str, float] = {}
-    for key, value in continuous.items():
-        curve = reference.continuous[key]
-        if np.ptp(curve.mean) >= INFORMATIVE_RANGE_SDS * float(np.median(curve.sd)):
-            bone = key.split(":", 1)[1]
-            bone_feature[bone] = key
-            bone_age[bone] = float(ages[np.argmax(curve.log_likelihood(value))])
-    outliers = _flag_outliers(continuous, reference.continuous, bone_feature, bone_age, ages)
+    bone_feature, bone_age, outliers = per_bone_ages(reference, continuous, ages)
     kept = {k: v for k, v in continuous.items() if k.split(":", 1)[1] not in outliers}
 
-    log_likelihood = np.zeros_like(ages)
-    for quantity in ("length_mm", "length_ratio"):
-        group = {k: v for k, v in kept.items() if k.startswith(f"{quantity}:")}
-        if group:
-            curves = {k: reference.continuous[k] for k in group}
-            shared = table.shared_fraction.get(quantity, 0.0)
-            log_likelihood += _shared_log_likelihood(group, curves, shared)
-    for key, value in kept.items():
-        if key.startswith("relative_size:"):
-            log_likelihood += reference.continuous[key].log_likelihood(value)
-    for key, observed in binary.items():
-        p = MISREAD_PROBABILITY + (1 - 2 * MISREAD_PROBABILITY) * reference.binary[key]
-        log_likelihood += np.log(p if observed else 1 - p)
-
-    median, low, high = _posterior_summary(ages, log_likelihood / table.temperature)
+    if reference.score is not None:
+        median, low, high = _score_lookup(reference, kept, binary, bone_age, outliers, ages)
+    else:
+        log_likelihood = _independent_log_likelihood(table, reference, kept, binary)
+        median, low, high = _posterior_summary(ages, log_likelihood / table.temperature)
     scale = table.interval_scales.get(mode, 1.0)
     low = max(float(ages[0]), median - scale * (median - low))
     high = min(float(ages[-1]), median + scale * (high - median))

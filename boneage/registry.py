@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import torch
 
 from boneage.errors import ModelUnavailable
 from boneage.gate import Gate, load_gate
+from boneage.landmarks import load_landmark_net
 from boneage.modelcard import ModelCard
 from boneage.reference import ReferenceTable
 from boneage.regress import Regressor, load_regressor
@@ -35,6 +37,10 @@ class ModelBundle:
     """Everything an assessment needs, loaded once; ``cards`` is keyed by model kind."""
 
     unet: torch.nn.Module
+    unet_framing: Framing
+    """``"field"``: the landmark U-Net reading the whole film (:mod:`boneage.landmarks`, trained
+    on real films); ``"hand"``: the bone U-Net reading the hand crop (:mod:`boneage.segment`,
+    trained on phantoms)."""
     reference: ReferenceTable
     regressor: Regressor
     gate: Gate
@@ -77,6 +83,21 @@ def load_card(folder: Path) -> tuple[ModelCard, Path]:
     return card, path
 
 
+Framing = Literal["field", "hand"]
+LANDMARK_NETWORK = "landmarks"
+"""``settings["network"]`` on the card of a landmark U-Net."""
+
+
+def load_segmentation(
+    path: Path, card: ModelCard, device: str = "cpu"
+) -> tuple[torch.nn.Module, Framing]:
+    """The segmentation model of a card, and which framing of the film it reads."""
+    if card.settings.get("network") == LANDMARK_NETWORK:
+        network, _ = load_landmark_net(path)
+        return network.to(device), "field"
+    return load_unet(path, device)[0], "hand"
+
+
 def load_models(directory: Path | None = None, device: str = "cpu") -> ModelBundle:
     """Load the four models of ``directory`` (default: the shipped demo models) onto ``device``."""
     directory = Path(directory) if directory is not None else DEFAULT_DIRECTORY
@@ -89,9 +110,10 @@ def load_models(directory: Path | None = None, device: str = "cpu") -> ModelBund
         if card.kind != kind:
             raise ModelUnavailable(f"{directory / folder} holds a {card.kind} model, not {kind}.")
         cards[kind], paths[kind] = card, path
-    unet, _ = load_unet(paths["segmentation"], device)
+    unet, framing = load_segmentation(paths["segmentation"], cards["segmentation"], device)
     return ModelBundle(
         unet=unet,
+        unet_framing=framing,
         reference=ReferenceTable.load(paths["reference"]),
         regressor=load_regressor(paths["regression"], device),
         gate=load_gate(paths["gate"]),

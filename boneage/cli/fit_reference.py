@@ -5,6 +5,11 @@ DATASET is either
 - ``phantom:FIRST:COUNT``: phantoms of seeds FIRST..FIRST+COUNT-1, measured on their true masks
   (or on a U-Net's segmentation with ``--unet``), and held-out phantoms of seeds never used in
   the fit; or
+- the ``.npz`` of ``boneage cache`` over an RSNA-layout folder with ``split.csv``, with
+  ``--unet`` the folder of a landmark U-Net (``boneage train landmarks``): its measurements of
+  every cached film are kept (``--hands``), the table is fitted on ``train`` minus the
+  calibration slice the end-to-end CNN also sets aside, its interval calibrated on that slice,
+  and scored on ``val``; or
 - the folder of a labelled dataset in the RSNA layout (see :mod:`boneage.training.datasets`). It
 has no
   bone masks, so ``--unet`` is required: the table learns that U-Net's measurements and is to be
@@ -48,7 +53,11 @@ class _Measured:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("fit-reference", help="refit the reference table from data")
-    parser.add_argument("dataset", help="phantom:FIRST:COUNT or the folder of an RSNA-layout set")
+    parser.add_argument(
+        "dataset",
+        help="phantom:FIRST:COUNT, the folder of an RSNA-layout set, or the .npz of boneage "
+        "cache (real films with a train/val split, read by a landmark U-Net)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="table JSON file to write")
     parser.add_argument(
         "--unet",
@@ -63,6 +72,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--version", default="1.0.0")
     parser.add_argument("--n-held-out", type=int, default=40, help="held-out hands")
+    parser.add_argument(
+        "--hands",
+        type=Path,
+        default=None,
+        help="with a cache: where the landmark U-Net's measurements are kept and reused "
+        "(default: OUT with .hands.jsonl)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.set_defaults(handler=_fit_reference)
 
@@ -186,6 +202,8 @@ def _fit_reference(args: argparse.Namespace) -> int:
     from boneage.training.reference_fit import fit_reference, held_out_metrics
 
     apply_threads(args)
+    if args.dataset.endswith(".npz"):
+        return _fit_real(args)
     if args.n_held_out < 1:
         raise InputError(f"--n-held-out must be at least 1, got {args.n_held_out}")
     folder = Path(args.dataset)
@@ -206,4 +224,36 @@ def _fit_reference(args: argparse.Namespace) -> int:
     for part, count in measured.unmeasurable.items():
         print(f"{part}: {count} case(s) skipped, no measurable hand in the segmentation")
     print(f"wrote {args.out} and {card_path}")
+    return 0
+
+
+def _fit_real(args: argparse.Namespace) -> int:
+    """Fit on the cache's ``train`` films as the landmark U-Net ``--unet`` measures them; score
+    on ``val``."""
+    from boneage.training.hand_reference import (
+        describe_real_reference,
+        fit_real_reference,
+        measured_hands,
+    )
+
+    if args.unet is None:
+        raise InputError("give --unet, the folder of the landmark U-Net that measures the hands")
+    folder = args.unet if args.unet.is_dir() else args.unet.parent
+    hands_path = args.hands or args.out.with_suffix(".hands.jsonl")
+    hands = measured_hands(Path(args.dataset), folder, hands_path)
+    fit = fit_real_reference(
+        hands,
+        name=args.name or "reference-rsna",
+        version=args.version,
+        source=f"RSNA 2017 train split, measured by {folder.name}",
+    )
+    fit.table.save(args.out)
+    card_path = args.out.with_suffix(".card.json")
+    describe_real_reference(fit, args.out, segmentation=folder.name).save(card_path)
+    for key, value in fit.metrics.items():
+        print(f"val {key}: {value:.3f}")
+    for reason, count in fit.rejections.items():
+        print(f"val rejected: {count} × {reason}")
+    print(f"fitted on {fit.n_fitted} train hands ({fit.n_unreadable_train} unreadable)")
+    print(f"wrote {args.out}, {card_path} and {hands_path}")
     return 0

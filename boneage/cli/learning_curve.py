@@ -1,8 +1,10 @@
 """``boneage learning-curve DATASET``: held-out MAE against training-set size for both paths.
 
-``DATASET`` is ``phantom`` (both paths: only phantoms carry bone masks for the U-Net) or the
-folder of an RSNA-layout dataset (the end-to-end CNN only, which the command says). The table
-and plot are rewritten after every row, so a run cut short keeps what it measured.
+``DATASET`` is ``phantom`` (the phantom U-Net, its table and the phantom CNN) or the folder of
+an RSNA-layout dataset with ``split.csv``, with ``--cache`` (its ``boneage cache``) and
+``--unet`` (the landmark U-Net whose measurements the tables are fitted on):
+:mod:`boneage.training.real_curve`. The table and plot are rewritten after every row, so a run
+cut short keeps what it measured; the real curve also skips the rows its folder already holds.
 """
 
 from __future__ import annotations
@@ -50,23 +52,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="CNN epochs of the largest size; every size gets as many steps",
     )
     parser.add_argument("--held-out", type=int, default=60, help="held-out evaluation cases")
-    parser.add_argument("--calibration", type=int, default=40, help="CNN calibration cases")
+    parser.add_argument(
+        "--calibration",
+        type=int,
+        default=None,
+        help="calibration cases (phantoms: 40; real: 600 of train, as the shipped CNN)",
+    )
     parser.add_argument(
         "--selection", type=int, default=8, help="phantoms the U-Net selects its best epoch on"
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--cache", type=Path, default=None, help="real data: boneage cache .npz")
+    parser.add_argument(
+        "--unet", type=Path, default=None, help="real data: the landmark U-Net's folder"
+    )
+    parser.add_argument(
+        "--methods",
+        default="multistep-fitted,cnn,mean-age",
+        help="real data: which rows to measure (multistep-fitted, cnn, mean-age)",
+    )
     add_compute_options(parser)
     parser.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from boneage.training.learning_curve import (
-        CurveConfig,
-        folder_curve,
-        phantom_curve,
-        plot,
-        write_table,
-    )
+    from boneage.training.learning_curve import CurveConfig, phantom_curve, plot, write_table
 
     apply_threads(args)
     if 0 in args.sizes:
@@ -78,7 +88,7 @@ def _run(args: argparse.Namespace) -> int:
         epochs_seg=args.epochs_seg,
         epochs_cnn=args.epochs_cnn,
         n_held_out=args.held_out,
-        n_calibration=args.calibration,
+        n_calibration=args.calibration or 40,
         n_selection=args.selection,
         device=args.device,
     )
@@ -88,16 +98,7 @@ def _run(args: argparse.Namespace) -> int:
             rows_iter, per_run = phantom_curve(config, Path(work)), 4
             title = f"Phantoms: held-out MAE vs training size ({args.held_out} held out)"
         else:
-            folder = Path(args.dataset)
-            if not folder.is_dir():
-                print(f"error: {folder} is neither 'phantom' nor a folder", file=sys.stderr)
-                return 2
-            print(
-                f"{folder.name} has no bone masks: only the end-to-end CNN curve is measured.",
-                file=sys.stderr,
-            )
-            rows_iter, per_run = folder_curve(config, folder), 2
-            title = f"{folder.name}: held-out MAE vs training size (CNN only)"
+            return _run_real(args)
         rows = []
         for row in tqdm(rows_iter, total=runs * per_run, desc="learning curve", unit="row"):
             rows.append(row)
@@ -110,4 +111,44 @@ def _run(args: argparse.Namespace) -> int:
             f"({row.seconds:.0f} s)"
         )
     print(f"wrote {args.out / 'learning_curve.csv'}, .json and .png")
+    return 0
+
+
+def _run_real(args: argparse.Namespace) -> int:
+    from boneage.training.hand_reference import measured_hands
+    from boneage.training.learning_curve import plot, read_table, write_table
+    from boneage.training.real_curve import RealCurveConfig, real_curve
+
+    folder = Path(args.dataset)
+    if not folder.is_dir() or args.cache is None or args.unet is None:
+        print(
+            f"error: {folder} must be an RSNA-layout folder, with --cache (boneage cache of it) "
+            "and --unet (the landmark U-Net's folder)",
+            file=sys.stderr,
+        )
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    hands = measured_hands(args.cache, args.unet, args.out / "hands.jsonl")
+    config = RealCurveConfig(
+        sizes=args.sizes,
+        seeds=args.seeds,
+        n_calibration=args.calibration or 600,
+        methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
+    )
+    table = args.out / "learning_curve.json"
+    rows = read_table(table) if table.is_file() else []
+    title = f"{folder.name}: val MAE vs age-labelled training hands"
+    from boneage.training import real_curve as method
+
+    for row in real_curve(config, args.cache, hands, args.out, done=rows):
+        rows.append(row)
+        write_table(rows, config, args.out, dataset=str(folder.name), method=method.__doc__)
+        plot(rows, args.out / "learning_curve.png", title=title, xlabel="age-labelled hands")
+        print(
+            f"{row.method:18s} n={row.n_train:<5d} seed={row.seed} MAE {row.mae_months:6.2f} mo "
+            f"coverage {row.coverage_90:.2f} rejected {row.n_rejected}/{row.n_held_out} "
+            f"({row.seconds:.0f} s)",
+            flush=True,
+        )
+    print(f"wrote {table}, learning_curve.csv and .png in {args.out}")
     return 0

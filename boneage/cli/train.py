@@ -1,4 +1,4 @@
-"""``boneage train MODEL ...``: train one of the models on phantoms.
+"""``boneage train MODEL ...``: train one of the models, on phantoms or on real films.
 
 Each model is a nested subcommand (``boneage train segment``; the end-to-end CNN adds its own
 beside it through another ``_register_*`` function), so ``boneage train --help`` lists them all.
@@ -16,12 +16,13 @@ from boneage.preprocess import INPUT_SIZE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("train", help="train a model on phantoms")
+    parser = subparsers.add_parser("train", help="train a model on phantoms or real films")
     models = parser.add_subparsers(dest="model", required=True, metavar="MODEL")
     _register_segment(models)
     _register_regress(models)
     _register_regress_real(models)
     _register_gate(models)
+    _register_landmarks(models)
 
 
 def _register_segment(models: argparse._SubParsersAction) -> None:
@@ -208,6 +209,52 @@ def _train_gate(args: argparse.Namespace) -> int:
         f"{card.ident}: threshold {metrics['threshold']:.3g}; turns away "
         f"{metrics['false_rejection/calibration_hands']:.1%} of {card.held_out.size} calibration "
         f"hands and {metrics['rejected/all_held_out_negatives']:.1%} of held-out negatives"
+    )
+    print(f"wrote {args.out / card.file} and {args.out / 'card.json'}")
+    return 0
+
+
+def _register_landmarks(models: argparse._SubParsersAction) -> None:
+    parser = models.add_parser(
+        "landmarks",
+        help="the landmark U-Net for real films: joint centres and epiphysis regions, from an "
+        "RSNA-layout folder with keypoints.csv and/or roi_masks/",
+    )
+    parser.add_argument("data", type=Path, help="RSNA-layout folder with split.csv")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--budget-minutes", type=float, default=40.0, help="training wall time")
+    parser.add_argument("--max-epochs", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=3e-3, help="AdamW peak learning rate")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--name", default="landmarks-rsna", help="model name on the card")
+    parser.add_argument("--version", default="1.0.0", help="model version on the card")
+    add_compute_options(parser)
+    parser.add_argument("--resume", action="store_true", help="continue OUT/checkpoint.pt")
+    parser.set_defaults(handler=_train_landmarks)
+
+
+def _train_landmarks(args: argparse.Namespace) -> int:
+    from boneage.training.landmark_run import train_landmark_model
+    from boneage.training.landmark_train import LandmarkTrainConfig
+
+    apply_threads(args)
+    config = LandmarkTrainConfig(
+        budget_minutes=args.budget_minutes,
+        max_epochs=args.max_epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        seed=args.seed,
+    )
+    card = train_landmark_model(
+        args.data, args.out, config, name=args.name, version=args.version, resume=args.resume
+    )
+    metrics = card.held_out.metrics
+    print(
+        f"{card.ident} on {card.held_out.size} annotated val hands: bones found "
+        f"{metrics['found/all_bones']:.1%}, median bone-length error "
+        f"{metrics['length_error_pct/median']:.1f} %, Dice joint {metrics['dice/joint']:.2f}, "
+        f"epiphysis {metrics['dice/epiphysis']:.2f}"
     )
     print(f"wrote {args.out / card.file} and {args.out / 'card.json'}")
     return 0

@@ -196,7 +196,7 @@ def train_gate(
     """Train the gate, set its threshold on real calibration hands, write weights and card."""
     out_dir.mkdir(parents=True, exist_ok=True)
     cache = ImageCache.load(cache_path)
-    splits = real_splits(cache, n_calibration=n_calibration, seed=seed)
+    splits = real_splits(cache.split, n_calibration=n_calibration, seed=seed)
     real = at_side(cache.images[splits.train], GATE_SIDE)[:, 0].numpy()
     negatives, negative_labels = make_negatives(
         cache.images[splits.train], negatives_per_class, seed

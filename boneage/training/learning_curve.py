@@ -281,33 +281,9 @@ def _calibrated(table: ReferenceTable, samples: Sequence[MeasuredHand]) -> Refer
     return replace(table, interval_scales=calibrate_interval_scales(table, samples))
 
 
-def folder_curve(config: CurveConfig, directory: Path) -> Iterator[Row]:
-    """The end-to-end curve on a labelled RSNA-layout dataset. Only the CNN: such a dataset has
-    no bone masks, so the U-Net cannot be trained on it. Held-out and calibration cases are the
-    first ``n_held_out`` and next ``n_calibration`` of a seed-0 permutation; replicate ``r``
-    draws its training cases from the rest in a permutation seeded by ``r``."""
-    from boneage.training.evaluate import rsna_cases
-
-    cases = [_cnn_sample(c) for c in rsna_cases(directory)]
-    order = np.random.default_rng(0).permutation(len(cases))
-    held_out = [cases[i] for i in order[: config.n_held_out]]
-    calibration = [
-        cases[i] for i in order[config.n_held_out : config.n_held_out + config.n_calibration]
-    ]
-    pool = [cases[i] for i in order[config.n_held_out + config.n_calibration :]]
-    if max(config.sizes) > len(pool):
-        raise ValueError(
-            f"{directory} leaves {len(pool)} training cases, fewer than {max(config.sizes)}"
-        )
-    for n in sorted(config.sizes):
-        for replicate in config.seeds:
-            picked = np.random.default_rng(replicate).permutation(len(pool))[:n]
-            yield from _cnn_rows(
-                config, [pool[i] for i in picked], calibration, held_out, replicate, replicate
-            )
-
-
-def write_table(rows: Sequence[Row], config: CurveConfig, out_dir: Path, *, dataset: str) -> None:
+def write_table(
+    rows: Sequence[Row], config: object, out_dir: Path, *, dataset: str, method: str = ""
+) -> None:
     """``learning_curve.csv`` (one row per method, size and replicate) and ``learning_curve.json``
     (the same rows with the settings that produced them)."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -315,19 +291,19 @@ def write_table(rows: Sequence[Row], config: CurveConfig, out_dir: Path, *, data
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(asdict(row) for row in rows)
-    settings = asdict(config) | {
-        "dataset": dataset,
-        "steps_seg": config.steps_seg(),
-        "steps_cnn": config.steps_cnn(),
-        "evaluation_first_seed": EVALUATION_FIRST_SEED,
-        "calibration_first_seed": CALIBRATION_FIRST_SEED,
-        "seed_stride": SEED_STRIDE,
-        "multistep_spacing_mode": "ratios",
-    }
+    settings = asdict(config) | {"dataset": dataset, "multistep_spacing_mode": "ratios"}
+    if isinstance(config, CurveConfig):
+        settings |= {
+            "steps_seg": config.steps_seg(),
+            "steps_cnn": config.steps_cnn(),
+            "evaluation_first_seed": EVALUATION_FIRST_SEED,
+            "calibration_first_seed": CALIBRATION_FIRST_SEED,
+            "seed_stride": SEED_STRIDE,
+        }
     payload = {
         "settings": settings,
         "rows": [_json_safe(asdict(row)) for row in rows],
-        "method": __doc__,
+        "method": method or __doc__,
     }
     (out_dir / "learning_curve.json").write_text(json.dumps(payload, indent=2) + "\n")
 
@@ -378,7 +354,9 @@ def card_points(rows: Sequence[Row], *, source: str) -> list[dict]:
     return points
 
 
-def plot(rows: Sequence[Row], path: Path, *, title: str) -> None:
+def plot(
+    rows: Sequence[Row], path: Path, *, title: str, xlabel: str = "training phantoms (log scale)"
+) -> None:
     """MAE against training size (log x): per method the mean over replicates, with the min-max
     band across replicates; rejection counts of the multi-step rows are written beside points,
     and at the foot of the axes (in the method's colour) where every case was rejected."""
@@ -425,7 +403,7 @@ def plot(rows: Sequence[Row], path: Path, *, title: str) -> None:
     axes.set_xlim(every_size[0] / 1.25, every_size[-1] * 1.25)
     axes.set_xticks(every_size, [str(n) for n in every_size])
     axes.minorticks_off()
-    axes.set_xlabel("training phantoms (log scale)")
+    axes.set_xlabel(xlabel)
     axes.set_ylabel("held-out MAE (months)")
     axes.set_title(title, fontsize=10)
     axes.grid(True, which="both", alpha=0.3)

@@ -19,7 +19,7 @@ from torch import nn
 
 import boneage
 from boneage.conformal import conformal_scale
-from boneage.measure import Measurements, measure_bones
+from boneage.measure import measure_bones
 from boneage.multistep import rejection_reason
 from boneage.preprocess import INPUT_SIZE, crop_labels, preprocess
 from boneage.reference import (
@@ -27,10 +27,15 @@ from boneage.reference import (
     COVERAGE,
     DEFAULT_TEMPERATURE,
     Curve,
+    MaturityScore,
+    Measured,
     ReferenceTable,
     SexReference,
+    consensus_age,
     estimate_age,
     features,
+    per_bone_ages,
+    score_inputs,
 )
 from boneage.segment import segment
 from boneage.training.evaluate import LabelledImage
@@ -45,6 +50,9 @@ MIN_SAMPLES = 10
 """A feature seen in fewer hands of one sex is left out of that sex's table."""
 SD_FLOOR_FRACTION = 0.02
 """Lower bound of a fitted SD as a fraction of the mean: measurement noise of 2 % at least."""
+SD_FLOOR_SPREAD = 0.05
+"""Lower bound of a fitted SD as a fraction of the feature's SD over all hands: a share that is
+zero at every hand of an age (no epiphysis yet) still leaves room for one that is not."""
 PROBABILITY_BOUNDS = (0.005, 0.995)
 MIN_HANDS = 4 * MIN_SAMPLES
 """Fewest hands to fit from: half of them fit the curves that calibrate the temperature, and each
@@ -55,7 +63,7 @@ half holds both sexes."""
 class Sample:
     """One labelled hand: its measurements and true age (months) and sex."""
 
-    measurements: Measurements
+    measurements: Measured
     age_months: float
     sex: str
 
@@ -93,7 +101,8 @@ def fit_curve(x: np.ndarray, y: np.ndarray, ages: np.ndarray) -> Curve:
     # the data thin out, and the lookup takes logarithms of the mean.
     mean = np.maximum(_fill(mean, valid, ages), 0.5 * float(np.min(y)))
     sd = _fill(np.sqrt(variance), valid, ages)
-    return Curve(mean, np.maximum(sd, SD_FLOOR_FRACTION * np.abs(mean)))
+    floor = np.maximum(SD_FLOOR_FRACTION * np.abs(mean), SD_FLOOR_SPREAD * float(np.std(y)))
+    return Curve(mean, np.maximum(sd, np.maximum(floor, 1e-9)))
 
 
 def fit_probability(x: np.ndarray, observed: np.ndarray, ages: np.ndarray) -> np.ndarray:
@@ -165,17 +174,31 @@ def _readable(table: ReferenceTable, sample: Sample) -> bool:
 
 
 def fit_reference(
-    samples: Iterable[Sample], *, name: str, version: str, source: str
+    samples: Iterable[Sample],
+    *,
+    name: str,
+    version: str,
+    source: str,
+    maturity_score: bool = False,
 ) -> ReferenceTable:
     """A table fitted to ``samples`` in both spacing modes (absolute only from hands measured with
     a spacing), its temperature calibrated by fitting on every other sample and checking the
-    coverage on the rest. ``source`` names the dataset in the provenance."""
+    coverage on the rest. ``source`` names the dataset in the provenance. With
+    ``maturity_score`` each sex also gets a :class:`~boneage.reference.MaturityScore` and its
+    curve, which the lookup then reads instead of multiplying the features' likelihoods."""
     samples = list(samples)
     if len(samples) < MIN_HANDS:
         raise ValueError(f"a reference fit needs at least {MIN_HANDS} hands, got {len(samples)}")
-    half = _fit_curves(samples[::2], name=name, version=version, source=source)
+    options = {"name": name, "version": version, "source": source, "score": maturity_score}
+    table = _fit_curves(samples, **options)
+    if all(reference.score is not None for reference in table.sexes.values()):
+        # One feature, read once: nothing is counted twice, so there is nothing to temper; the
+        # interval is calibrated afterwards (calibrate_interval_scales).
+        return table
+    options["score"] = False
+    table = _fit_curves(samples, **options)
+    half = _fit_curves(samples[::2], **options)
     temperature = calibrate_temperature(half, samples[1::2])
-    table = _fit_curves(samples, name=name, version=version, source=source)
     return replace(table, temperature=temperature)
 
 
@@ -208,7 +231,9 @@ def calibrate_interval_scales(table: ReferenceTable, samples: Iterable[Sample]) 
     return scales
 
 
-def _fit_curves(samples: list[Sample], *, name: str, version: str, source: str) -> ReferenceTable:
+def _fit_curves(
+    samples: list[Sample], *, name: str, version: str, source: str, score: bool = False
+) -> ReferenceTable:
     ages = AGE_GRID_MONTHS
     sexes: dict[str, SexReference] = {}
     shared: dict[str, list[float]] = {"length_mm": [], "length_ratio": []}
@@ -239,6 +264,8 @@ def _fit_curves(samples: list[Sample], *, name: str, version: str, source: str) 
                 observed = np.array([binary_rows[i][key] for i in seen], dtype=float)
                 binary_curves[key] = fit_probability(x_all[seen], observed, ages)
         sexes[sex] = SexReference(continuous, binary_curves)
+        if score:
+            sexes[sex] = fit_score(sexes[sex], continuous_rows, binary_rows, x_all, ages)
         for quantity in shared:
             rows = [
                 {k: v for k, v in row.items() if k.startswith(f"{quantity}:")}
@@ -250,7 +277,8 @@ def _fit_curves(samples: list[Sample], *, name: str, version: str, source: str) 
         "size": len(samples),
         "date": date.today().isoformat(),
         "code_version": boneage.__version__,
-        "method": f"Gaussian-kernel local-linear fit, bandwidth {BANDWIDTH_MONTHS:g} months",
+        "method": f"Gaussian-kernel local-linear fit, bandwidth {BANDWIDTH_MONTHS:g} months"
+        + (", ridge maturity score per sex" if score else ""),
     }
     return ReferenceTable(
         name,
@@ -260,6 +288,73 @@ def _fit_curves(samples: list[Sample], *, name: str, version: str, source: str) 
         shared_fraction={q: float(np.mean(v)) for q, v in shared.items()},
         provenance=provenance,
     )
+
+
+RIDGE_PENALTIES = (0.1, 1.0, 10.0, 100.0, 1000.0)
+"""Ridge penalties tried for the maturity score; the one with the smallest error on every other
+training hand (fitted on the rest) is refitted on all."""
+
+
+def _ridge(x: np.ndarray, y: np.ndarray, penalty: float) -> tuple[np.ndarray, float]:
+    design = np.concatenate([x, x**2], axis=1)
+    centre = design.mean(0)
+    centred = design - centre
+    weights = np.linalg.solve(
+        centred.T @ centred + penalty * np.eye(design.shape[1]), centred.T @ (y - y.mean())
+    )
+    return weights, float(y.mean() - centre @ weights)
+
+
+def fit_score(
+    reference: SexReference,
+    continuous_rows: list[dict[str, float]],
+    binary_rows: list[dict[str, bool]],
+    ages_true: np.ndarray,
+    ages: np.ndarray,
+) -> SexReference:
+    """``reference`` with a :class:`~boneage.reference.MaturityScore` and the score's curve by
+    age, both fitted on every hand as the lookup reads it: features not measured, or set aside
+    as outliers, filled in from their curves at the other bones' consensus age
+    (:func:`~boneage.reference.score_inputs`)."""
+    if len(ages_true) < MIN_SAMPLES * 2:
+        return reference
+    keys = tuple(sorted(reference.continuous)) + tuple(sorted(reference.binary))
+    none = np.zeros(0)
+    placeholder = MaturityScore(
+        keys, np.zeros(len(keys)), np.ones(len(keys)), none, 0.0, age_mean=none, age_sd=none
+    )
+    with_keys = replace(reference, score=placeholder)
+    inputs = []
+    for continuous, binary in zip(continuous_rows, binary_rows, strict=True):
+        measured = {k: v for k, v in continuous.items() if k in reference.continuous}
+        _, bone_age, outliers = per_bone_ages(reference, measured, ages)
+        kept = {k: v for k, v in measured.items() if k.split(":", 1)[1] not in outliers}
+        known = {k: v for k, v in binary.items() if k in reference.binary}
+        row = score_inputs(with_keys, kept, known, consensus_age(bone_age, outliers, ages), ages)
+        inputs.append([row[k] for k in keys])
+    x = np.array(inputs)
+    centre, spread = x.mean(0), np.maximum(x.std(0), 1e-9)
+    z = replace(placeholder, centre=centre, spread=spread).standardise(x)
+    fit_part, check_part = np.arange(len(z)) % 2 == 0, np.arange(len(z)) % 2 == 1
+
+    def error(penalty: float) -> float:
+        weights, intercept = _ridge(z[fit_part], ages_true[fit_part], penalty)
+        predicted = np.concatenate([z[check_part], z[check_part] ** 2], 1) @ weights + intercept
+        return float(np.mean(np.abs(predicted - ages_true[check_part])))
+
+    weights, intercept = _ridge(z, ages_true, min(RIDGE_PENALTIES, key=error))
+    values = np.concatenate([z, z**2], 1) @ weights + intercept
+    by_score = fit_curve(values, ages_true, ages)
+    score = replace(
+        placeholder,
+        centre=centre,
+        spread=spread,
+        weights=weights,
+        intercept=intercept,
+        age_mean=by_score.mean,
+        age_sd=by_score.sd,
+    )
+    return replace(reference, score=score)
 
 
 def measure_phantom(seed: int, *, size: int = INPUT_SIZE, model: nn.Module | None = None) -> Sample:

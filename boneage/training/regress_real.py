@@ -6,11 +6,8 @@ Why it looks like this (figures measured on this project's 2-core CPU, batch 32)
   17 ms per image and step under bfloat16 autocast with ``channels_last``, about as fast as
   MobileNetV3-large at 160 px (18 ms) and four times faster than ResNet-18 in float32. Plain
   residual blocks train reliably from random initialisation.
-* **Time-driven one-cycle schedule.** A session on this CPU can end without warning and shares
-  the cores with other work, so the learning rate follows the share of the *time budget* spent,
-  not of a step count: however fast the machine runs, training ends annealed at the budget. A
-  checkpoint every :data:`CHECKPOINT_EVERY` steps carries the time spent, so a resumed run picks
-  up the schedule where it stopped. The card records the steps and epochs actually done.
+* **Time-driven one-cycle schedule** with resumable checkpoints (:mod:`boneage.training.budget`).
+  The card records the steps and epochs actually done.
 * **Loss.** Smooth-L1 on the standardised age trains the mean; a Gaussian negative
   log-likelihood on the detached mean trains the log variance, so the variance head cannot slow
   the mean down. The interval is then calibrated split-conformally on a calibration slice of
@@ -23,7 +20,6 @@ Why it looks like this (figures measured on this project's 2-core CPU, batch 32)
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Callable
@@ -33,14 +29,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm import tqdm
 
 from boneage.regress import AgeRegressor, Regressor, RegressorConfig, normalise
-
-log = logging.getLogger(__name__)
-
-CHECKPOINT_EVERY = 100
-"""Optimiser steps between two checkpoints of a running training."""
+from boneage.training.budget import Budget, TrainingRecord, train_on_budget
 
 
 @dataclass(frozen=True)
@@ -74,12 +65,12 @@ def at_side(images: np.ndarray, side: int) -> torch.Tensor:
     return torch.cat(chunks)
 
 
-def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random pose, aspect ratio, exposure and noise for a batch (B, 1, S, S) in 0..1.
+def random_pose(batch: int, generator: torch.Generator) -> torch.Tensor:
+    """Random rotation (±25°), scale, aspect ratio, shift and, for half the batch, mirroring, as
+    ``affine_grid`` matrices (B, 2, 3) mapping output to input coordinates.
 
-    Half the images are mirrored: the CNN reads films in their acquired side, and a right hand
+    Mirrored films are kept: networks read films in their acquired side, and a right hand
     matures as the left does."""
-    batch = images.shape[0]
 
     def uniform(low: float, high: float) -> torch.Tensor:
         return torch.rand(batch, generator=generator) * (high - low) + low
@@ -100,33 +91,30 @@ def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     )
     mirror = torch.rand(batch, generator=generator) < 0.5
     theta[:, 0, :2] = torch.where(mirror[:, None], -theta[:, 0, :2], theta[:, 0, :2])
-    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    out = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return theta
+
+
+def photometric(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random gamma, contrast, brightness and noise for a batch (B, 1, S, S) in 0..1."""
+    batch = images.shape[0]
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return (torch.rand(batch, generator=generator) * (high - low) + low)[:, None, None, None]
+
     gamma = torch.exp(torch.randn(batch, generator=generator) * 0.25)[:, None, None, None]
-    out = out.clamp(0, 1) ** gamma
-    contrast = uniform(0.8, 1.2)[:, None, None, None]
-    brightness = uniform(-0.08, 0.08)[:, None, None, None]
-    noise = uniform(0.0, 0.03)[:, None, None, None]
-    out = out * contrast + brightness + noise * torch.randn(out.shape, generator=generator)
+    out = images.clamp(0, 1) ** gamma
+    out = out * uniform(0.8, 1.2) + uniform(-0.08, 0.08)
+    out = out + uniform(0.0, 0.03) * torch.randn(out.shape, generator=generator)
     return out.clamp(0, 1)
 
 
-def _learning_rate(config: RealTrainConfig, progress: float) -> float:
-    """One-cycle: 10 % linear warm-up to the peak, then cosine annealing to 1/1000 of it."""
-    progress = min(max(progress, 0.0), 1.0)
-    if progress < 0.1:
-        return config.learning_rate * (0.04 + 0.96 * progress / 0.1)
-    cosine = 0.5 * (1 + math.cos(math.pi * (progress - 0.1) / 0.9))
-    return config.learning_rate * (1e-3 + (1 - 1e-3) * cosine)
-
-
-@dataclass(frozen=True)
-class TrainingRecord:
-    """What a finished training did: steps, epochs, wall time."""
-
-    steps: int
-    epochs: float
-    seconds: float
+def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random pose (:func:`random_pose`), then exposure and noise (:func:`photometric`), for a
+    batch (B, 1, S, S) in 0..1."""
+    theta = random_pose(images.shape[0], generator)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    out = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return photometric(out, generator)
 
 
 def fit_real(
@@ -154,75 +142,32 @@ def fit_real(
         network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
     generator = torch.Generator().manual_seed(config.seed)
-    spent, step = 0.0, 0
-    if resume and checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
-        network.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"])
-        spent, step = state["seconds"], state["step"]
-        log.info("resumed at step %d after %.0f s", step, spent)
     targets = torch.as_tensor(normalise(np.asarray(age_months, np.float32)))
     sexes = torch.as_tensor(np.asarray(male, np.float32))
-    budget = config.budget_minutes * 60
-    steps_per_epoch = len(images) // config.batch_size
-    total_steps = config.max_epochs * steps_per_epoch
-    started = clock() - spent
-    bar = tqdm(total=round(budget), initial=round(spent), unit="s", desc="train (time budget)")
-    network.train()
-    while spent < budget and step < total_steps:
-        order = torch.randperm(len(images), generator=generator)
-        for start in range(0, steps_per_epoch * config.batch_size, config.batch_size):
-            index = order[start : start + config.batch_size]
-            batch = augment(images[index], generator).to(device)
-            batch = batch.contiguous(memory_format=torch.channels_last)
-            for group in optimizer.param_groups:
-                group["lr"] = _learning_rate(config, spent / budget)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bfloat16):
-                mean, log_var = network(batch, sexes[index].to(device))
-            mean, log_var = mean.float(), log_var.float()
-            target = targets[index].to(device)
-            loss = F.smooth_l1_loss(mean, target, beta=0.1) + F.gaussian_nll_loss(
-                mean.detach(), target, log_var.exp()
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            now = clock() - started
-            bar.update(round(now) - round(spent))
-            bar.set_postfix(step=step, loss=f"{loss.item():.3f}")
-            spent = now
-            if step % CHECKPOINT_EVERY == 0:
-                _save_checkpoint(checkpoint, network, optimizer, generator, config, step, spent)
-            if spent >= budget or step >= total_steps:
-                break
-    bar.close()
-    _save_checkpoint(checkpoint, network, optimizer, generator, config, step, spent)
-    network.eval()
-    record = TrainingRecord(steps=step, epochs=step / max(1, steps_per_epoch), seconds=spent)
-    return Regressor(network=network, interval_scale=1.645, device=device), record
 
+    def batch_loss(index: torch.Tensor) -> torch.Tensor:
+        batch = augment(images[index], generator).to(device)
+        batch = batch.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bfloat16):
+            mean, log_var = network(batch, sexes[index].to(device))
+        mean, log_var = mean.float(), log_var.float()
+        target = targets[index].to(device)
+        return F.smooth_l1_loss(mean, target, beta=0.1) + F.gaussian_nll_loss(
+            mean.detach(), target, log_var.exp()
+        )
 
-def _save_checkpoint(
-    path: Path,
-    network: AgeRegressor,
-    optimizer: torch.optim.Optimizer,
-    generator: torch.Generator,
-    config: RealTrainConfig,
-    step: int,
-    seconds: float,
-) -> None:
-    partial = path.with_suffix(".partial")
-    torch.save(
-        {
-            "model": network.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "generator": generator.get_state(),
-            "config": asdict(config),
-            "step": step,
-            "seconds": seconds,
-        },
-        partial,
+    record = train_on_budget(
+        network,
+        optimizer,
+        generator,
+        batch_loss,
+        n_items=len(images),
+        budget=Budget(
+            config.budget_minutes, config.max_epochs, config.batch_size, config.learning_rate
+        ),
+        checkpoint=checkpoint,
+        config=asdict(config),
+        resume=resume,
+        clock=clock,
     )
-    partial.replace(path)
+    return Regressor(network=network, interval_scale=1.645, device=device), record

@@ -55,7 +55,7 @@ def train_real_regression(
     out_dir.mkdir(parents=True, exist_ok=True)
     cache = ImageCache.load(cache_path)
     splits = real_splits(
-        cache, n_calibration=config.n_calibration, seed=config.seed, n_train=config.n_train
+        cache.split, n_calibration=config.n_calibration, seed=config.seed, n_train=config.n_train
     )
     train_images = at_side(cache.images[splits.train], config.input_side)
     regressor, record = fit_real(

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from boneage.training.image_cache import ImageCache
-
 HELD_OUT_FIRST_SEED = 10_000_000
 """First seed of the held-out phantoms; training seeds must stay below it."""
 CALIBRATION_FIRST_SEED = 20_000_000
@@ -37,15 +35,17 @@ class RealSplits:
 
 
 def real_splits(
-    cache: ImageCache, *, n_calibration: int, seed: int, n_train: int | None = None
+    split: np.ndarray, *, n_calibration: int, seed: int, n_train: int | None = None
 ) -> RealSplits:
-    """Split the cache's ``train`` images into training and calibration; ``val`` stays apart.
+    """Split the ``train`` images (``split`` names each image's split, as
+    :attr:`~boneage.training.image_cache.ImageCache.split`) into training and calibration;
+    ``val`` stays apart.
 
     ``n_train`` takes a seeded random subset of the training images (the learning curve's sizes).
     """
     rng = np.random.default_rng(seed)
-    train = np.flatnonzero(cache.split == "train")
-    val = np.flatnonzero(cache.split == "val")
+    train = np.flatnonzero(split == "train")
+    val = np.flatnonzero(split == "val")
     if len(train) <= n_calibration:
         raise ValueError(f"{len(train)} training images cannot spare {n_calibration} to calibrate")
     order = rng.permutation(train)

@@ -8,10 +8,9 @@ import json
 import pytest
 
 from boneage import anatomy
-from boneage.measure import Ossification
+from boneage.measure import UNMEASURED_LENGTHS, Ossification
 from boneage.reference import (
     SCHEMA,
-    UNMEASURED_LENGTHS,
     ReferenceTable,
     default_reference,
     estimate_age,

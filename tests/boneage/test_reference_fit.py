@@ -91,3 +91,60 @@ def test_a_fit_whose_calibration_half_cannot_read_one_sex_still_fits():
     girl = next(s for s in samples if s.sex == "F")
     low, high = estimate_age(table, girl.measurements, "F", "ratios").interval_months
     assert low <= girl.age_months <= high
+
+
+def _maturing_hands(n: int, rng: np.random.Generator) -> list[Sample]:
+    """Landmark measurements of hands whose epiphyses fill their joints as they mature: each
+    joint's share follows one age curve plus the hand's own maturity offset (shared by all its
+    joints, as in a real child) and the joint's own noise."""
+    from boneage.hand_measure import JOINTS, HandMeasurements, JointMeasurement
+
+    samples = []
+    for _ in range(n):
+        age, sex = float(rng.uniform(12.0, 216.0)), str(rng.choice(["F", "M"]))
+        offset = rng.normal(0.0, 0.08)
+        joints = {}
+        for joint in JOINTS:
+            share = np.clip(age / 216 + offset + rng.normal(0.0, 0.08), 0.0, 1.0)
+            joints[joint] = JointMeasurement(joint, 100, int(round(100 * share)), 10.0, 10 * share)
+        lengths = {"proximal_phalanx_3": 40.0 * rng.normal(1.0, 0.03)}
+        samples.append(Sample(HandMeasurements(lengths, joints, 70.0, ()), age, sex))
+    return samples
+
+
+def _mae(table: ReferenceTable, samples: list[Sample]) -> float:
+    errors = [
+        abs(estimate_age(table, s.measurements, s.sex, "ratios").age_months - s.age_months)
+        for s in samples
+    ]
+    return float(np.mean(errors))
+
+
+def test_a_maturity_score_counts_correlated_joints_once(tmp_path):
+    rng = np.random.default_rng(3)
+    train, calibration, fresh = (_maturing_hands(n, rng) for n in (600, 300, 300))
+    independent = fit_reference(train, name="t", version="1", source="synthetic")
+    scored = fit_reference(train, name="t", version="1", source="synthetic", maturity_score=True)
+    assert all(reference.score is not None for reference in scored.sexes.values())
+    assert independent.temperature > 1  # the joints' shared offset counted many times
+    assert _mae(scored, fresh) < _mae(independent, fresh)
+    scored = dataclasses.replace(
+        scored, interval_scales=calibrate_interval_scales(scored, calibration)
+    )
+    assert 0.85 <= _coverage(scored, fresh, "ratios") <= 0.95
+    path = tmp_path / "table.json"
+    scored.save(path)
+    again = ReferenceTable.load(path)
+    hand = fresh[0]
+    assert estimate_age(again, hand.measurements, hand.sex, "ratios").age_months == pytest.approx(
+        estimate_age(scored, hand.measurements, hand.sex, "ratios").age_months, abs=0.05
+    )
+
+
+def test_too_few_hands_for_a_score_fall_back_to_a_tempered_table():
+    rng = np.random.default_rng(4)
+    table = fit_reference(
+        _maturing_hands(40, rng), name="t", version="1", source="s", maturity_score=True
+    )
+    assert all(reference.score is None for reference in table.sexes.values())
+    assert table.temperature >= 1

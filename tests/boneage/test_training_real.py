@@ -42,12 +42,12 @@ def test_splits_keep_val_apart_and_calibration_out_of_training(cache):
     doubled = ImageCache(
         *(np.concatenate([getattr(cache, f)] * 3) for f in cache.__dataclass_fields__)
     )
-    splits = real_splits(doubled, n_calibration=4, seed=0)
+    splits = real_splits(doubled.split, n_calibration=4, seed=0)
     assert len(splits.calibration) == 4 and len(splits.train) == 8
     assert not set(splits.train) & set(splits.calibration)
     assert (doubled.split[splits.val] == "val").all()
     with pytest.raises(ValueError, match="cannot spare"):
-        real_splits(cache, n_calibration=4, seed=0)
+        real_splits(cache.split, n_calibration=4, seed=0)
 
 
 def test_augmentation_keeps_range_and_shape_and_changes_the_image():
