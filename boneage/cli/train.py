@@ -249,12 +249,8 @@ def _train_landmarks(args: argparse.Namespace) -> int:
     card = train_landmark_model(
         args.data, args.out, config, name=args.name, version=args.version, resume=args.resume
     )
-    metrics = card.held_out.metrics
-    print(
-        f"{card.ident} on {card.held_out.size} annotated val hands: bones found "
-        f"{metrics['found/all_bones']:.1%}, median bone-length error "
-        f"{metrics['length_error_pct/median']:.1f} %, Dice joint {metrics['dice/joint']:.2f}, "
-        f"epiphysis {metrics['dice/epiphysis']:.2f}"
-    )
+    print(f"{card.ident} on {card.held_out.size} annotated val hands:")
+    for key, value in sorted(card.held_out.metrics.items()):
+        print(f"  {key}: {value:g}")
     print(f"wrote {args.out / card.file} and {args.out / 'card.json'}")
     return 0

@@ -100,16 +100,20 @@ def segmentation_figures(network: nn.Module, hands: AnnotatedHands) -> dict[str,
                 length = np.linalg.norm(predicted[end] - predicted[start])
                 errors[bone].append(100 * abs(length - true_length) / true_length)
     metrics: dict[str, float] = {}
-    for bone in BONES:
-        metrics[f"found/{bone}"] = round(float(np.mean(found[bone])), 3)
-        if errors[bone]:
-            metrics[f"length_error_pct/{bone}"] = round(float(np.median(errors[bone])), 1)
-    every = [e for bone_errors in errors.values() for e in bone_errors]
-    metrics["length_error_pct/median"] = round(float(np.median(every)), 1)
-    metrics["found/all_bones"] = round(float(np.mean([f for v in found.values() for f in v])), 3)
-    metrics["landmark_error_pct_scale/median"] = round(float(np.median(landmark_errors)), 2)
+    if hands.has_landmarks.any():
+        for bone in BONES:
+            metrics[f"found/{bone}"] = round(float(np.mean(found[bone])), 3)
+            if errors[bone]:
+                metrics[f"length_error_pct/{bone}"] = round(float(np.median(errors[bone])), 1)
+        every = [e for bone_errors in errors.values() for e in bone_errors]
+        found_all = [f for bone_found in found.values() for f in bone_found]
+        metrics["found/all_bones"] = round(float(np.mean(found_all)), 3)
+        if every:
+            metrics["length_error_pct/median"] = round(float(np.median(every)), 1)
+            metrics["landmark_error_pct_scale/median"] = round(float(np.median(landmark_errors)), 2)
     for region, values in dice.items():
-        metrics[f"dice/{region}"] = round(float(np.mean(values)), 3)
+        if values:
+            metrics[f"dice/{region}"] = round(float(np.mean(values)), 3)
     metrics["hands_with_keypoints"] = float(hands.has_landmarks.sum())
     metrics["hands_with_regions"] = float(hands.has_regions.sum())
     return metrics
