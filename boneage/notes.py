@@ -77,6 +77,7 @@ def compare_estimates(multistep: Mapping[str, Any], endtoend: Mapping[str, Any])
 
 DATASET_NAMES = {
     "rsna-2017-train": "real RSNA 2017 training",
+    "rsna-2017-train-annotated": "annotated real RSNA 2017 training",
     "rsna-2017-val": "real RSNA 2017 validation-split",
 }
 """How a card's dataset kind is named in a note."""
@@ -89,9 +90,14 @@ def _noun(kind: str, size: int) -> str:
     return f"{size:,} {name} radiograph{'s' if size != 1 else ''}"
 
 
-def training_sentence(card: ModelCard) -> str:
-    """What the model behind the estimate learnt from, and how much of it."""
-    return f"Trained on {_noun(card.training_data.kind, card.training_data.size)}."
+def training_sentence(cards: list[ModelCard]) -> str:
+    """What the models behind the estimate learnt from, and how much of it: for a multi-step
+    estimate on real data, the age-labelled hands its table was fitted on and the annotated
+    ones its U-Net learnt to find bones on."""
+    first, last = (_noun(c.training_data.kind, c.training_data.size) for c in (cards[0], cards[-1]))
+    if len(cards) == 1 or cards[0].training_data.synthetic:
+        return f"Trained on {first}."
+    return f"Table fitted on {last}; bones located by a U-Net trained on {first}."
 
 
 def error_sentence(card: ModelCard) -> str | None:
@@ -182,7 +188,7 @@ def method_note(
     own = [cards[kind] for kind in METHOD_CARDS[method]]
     measured = own[-1]
     sentences = [
-        training_sentence(own[0]),
+        training_sentence(own),
         error_sentence(measured),
         band_sentence(measured, age_months),
         other_method_sentence(measured, other),

@@ -22,26 +22,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--attach",
         action="store_true",
-        help="write the end-to-end figures onto the model folder's CNN card (quoted by notes)",
+        help="write each path's figures onto its card in the model folder (the CNN's and the "
+        "reference table's, which the notes quote)",
+    )
+    parser.add_argument(
+        "--contact-sheet",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="save the overlays of 12 images spanning the ages, both sexes, in one picture",
     )
     parser.set_defaults(handler=_evaluate)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from boneage.cli import apply_threads
-    from boneage.registry import DEFAULT_DIRECTORY, FOLDERS, load_models
-    from boneage.training.evaluate_real import attach_to_card, evaluate_folder, format_evaluation
+    from boneage.registry import DEFAULT_DIRECTORY, load_models
+    from boneage.training.evaluate_real import attach_to_cards, evaluate_folder, format_evaluation
 
     apply_threads(args)
+    sheet = None
+    if args.contact_sheet:
+        from boneage.training.contact_sheet import ContactSheet
+        from boneage.training.evaluate_real import chosen_records
+
+        sheet = ContactSheet.spanning(chosen_records(args.dataset, args.split, args.limit))
     evaluation = evaluate_folder(
-        args.dataset, load_models(args.models), split=args.split, limit=args.limit
+        args.dataset,
+        load_models(args.models),
+        split=args.split,
+        limit=args.limit,
+        keep=sheet.keep if sheet else None,
     )
     print(format_evaluation(evaluation))
     if args.json:
         args.json.write_text(json.dumps(evaluation.to_dict(), indent=2) + "\n")
         print(f"wrote {args.json}")
+    if sheet:
+        sheet.save(args.contact_sheet)
+        print(f"wrote {args.contact_sheet}")
     if args.attach:
-        card_path = (args.models or DEFAULT_DIRECTORY) / FOLDERS["regression"] / "card.json"
-        card = attach_to_card(evaluation, card_path)
-        print(f"{card.ident}: card now quotes MAE {card.held_out.mae_months} on {card_path}")
+        for card in attach_to_cards(evaluation, args.models or DEFAULT_DIRECTORY):
+            print(f"{card.ident}: card now quotes MAE {card.held_out.mae_months}")
     return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,11 +20,11 @@ import numpy as np
 from tqdm import tqdm
 
 from boneage.age_bands import band_errors, metric_key
-from boneage.assess import assess
+from boneage.assess import Assessment, assess
 from boneage.errors import BoneAgeError
 from boneage.io import read_radiograph
 from boneage.modelcard import HeldOut, ModelCard
-from boneage.registry import ModelBundle
+from boneage.registry import FOLDERS, ModelBundle
 from boneage.training.datasets.records import Record
 from boneage.training.datasets.rsna import RsnaDataset
 
@@ -134,12 +134,12 @@ def _outcome(record: Record, estimate: dict[str, Any]) -> CaseResult:
 
 def run_cases(
     records: Iterable[Record], models: ModelBundle
-) -> Iterator[tuple[Record, dict[str, Any] | BoneAgeError]]:
+) -> Iterator[tuple[Record, Assessment | BoneAgeError]]:
     """Assess each record as an upload is assessed; an unreadable file yields its error."""
     for record in records:
         try:
             radiograph = read_radiograph(record.image_path)
-            yield record, assess(radiograph, models=models, sex=record.sex).to_dict()
+            yield record, assess(radiograph, models=models, sex=record.sex)
         except BoneAgeError as error:
             yield record, error
 
@@ -151,8 +151,10 @@ def evaluate_folder(
     split: str | None = "val",
     limit: int | None = None,
     progress: bool = True,
+    keep: Callable[[Record, Assessment], None] | None = None,
 ) -> Evaluation:
-    """Assess every chosen image of ``directory`` and summarise both paths."""
+    """Assess every chosen image of ``directory`` and summarise both paths; ``keep`` is shown
+    every assessment (the contact sheet keeps a few overlays)."""
     records = chosen_records(directory, split, limit)
     by_path: dict[str, list[CaseResult]] = {path: [] for path in PATHS}
     failures: Counter[str] = Counter()
@@ -167,11 +169,13 @@ def evaluate_folder(
             for path in PATHS:
                 by_path[path].append(_outcome(record, {"rejected": str(result)}))
             continue
-        for path in PATHS:
-            by_path[path].append(_outcome(record, result[path]))
-        if result["agreement"].get("agree") is not None:
+        if keep is not None:
+            keep(record, result)
+        for path, estimate in (("multistep", result.multistep), ("endtoend", result.endtoend)):
+            by_path[path].append(_outcome(record, estimate))
+        if result.agreement.get("agree") is not None:
             both += 1
-            agree += bool(result["agreement"]["agree"])
+            agree += bool(result.agreement["agree"])
     seconds = (time.perf_counter() - started) / max(1, len(records))
     return Evaluation(
         dataset=str(directory),
@@ -223,10 +227,10 @@ def format_evaluation(evaluation: Evaluation) -> str:
     return "\n".join(lines)
 
 
-def endtoend_held_out(evaluation: Evaluation) -> HeldOut:
-    """The end-to-end path's figures of an evaluation as a card's held-out record: what the
-    report's note quotes, so the note's numbers are those of ``boneage evaluate``."""
-    summary = evaluation.paths["endtoend"]
+def held_out_of(evaluation: Evaluation, path: str) -> HeldOut:
+    """One path's figures of an evaluation as a card's held-out record: what the report's note
+    quotes, so the note's numbers are those of ``boneage evaluate``."""
+    summary = evaluation.paths[path]
     kind = f"{Path(evaluation.dataset).name}/{evaluation.split or 'all'}"
     return HeldOut(
         kind="rsna-2017-val" if evaluation.split == "val" else kind,
@@ -244,10 +248,20 @@ def endtoend_held_out(evaluation: Evaluation) -> HeldOut:
     )
 
 
-def attach_to_card(evaluation: Evaluation, card_path: Path) -> ModelCard:
-    """Rewrite the regression card at ``card_path`` with the evaluation's end-to-end figures
-    (the weights, and so the card's SHA-256 of them, are untouched)."""
-    card = ModelCard.load(card_path)
-    updated = replace(card, held_out=endtoend_held_out(evaluation))
-    updated.save(card_path)
+CARD_OF_PATH = {"multistep": "reference", "endtoend": "regression"}
+"""The card that carries each path's measured error (the one its note quotes)."""
+
+
+def attach_to_cards(evaluation: Evaluation, models: Path) -> list[ModelCard]:
+    """Rewrite, in the model folder ``models``, the card of each path that answered with the
+    evaluation's figures for that path (the model files, and so the cards' SHA-256 of them, are
+    untouched)."""
+    updated = []
+    for path, kind in CARD_OF_PATH.items():
+        if evaluation.paths[path].mae_months is None:
+            continue
+        card_path = models / FOLDERS[kind] / "card.json"
+        card = replace(ModelCard.load(card_path), held_out=held_out_of(evaluation, path))
+        card.save(card_path)
+        updated.append(card)
     return updated

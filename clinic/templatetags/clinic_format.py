@@ -37,10 +37,16 @@ def method_name(key: str) -> str:
     return METHOD_NAMES.get(key, key)
 
 
+JOINT_ABBREVIATIONS = {"mcp", "pip", "dip", "ip", "cmc"}
+
+
 @register.filter
 def bone_name(name: str) -> str:
-    """``"proximal_phalanx_3"`` → ``"proximal phalanx 3"``: the anatomy's ids as words."""
-    return str(name).replace("_", " ")
+    """``"proximal_phalanx_3"`` → ``"proximal phalanx 3"``, ``"index_pip_epiphysis"`` →
+    ``"index PIP epiphysis"``: the engine's ids as words, joints by their abbreviations."""
+    return " ".join(
+        word.upper() if word in JOINT_ABBREVIATIONS else word for word in str(name).split("_")
+    )
 
 
 @register.filter

@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
+from PIL import Image
 
 from boneage.cli import main
+from boneage.training.contact_sheet import CAPTION, TILE, ContactSheet
 from boneage.training.evaluate_real import CaseResult, reason_kind, summarise_path
 from tests.boneage.real_sample import RSNA_SAMPLE
 
 
 def test_evaluate_accounts_for_every_image_of_the_split(tmp_path, capsys):
-    out = tmp_path / "val.json"
-    assert (
-        main(["evaluate", str(RSNA_SAMPLE), "--split", "val", "--limit", "6", "--json", str(out)])
-        == 0
-    )
+    out, sheet = tmp_path / "val.json", tmp_path / "sheet.png"
+    args = ["evaluate", str(RSNA_SAMPLE), "--split", "val", "--limit", "6", "--json", str(out)]
+    assert main([*args, "--contact-sheet", str(sheet)]) == 0
     printed = capsys.readouterr().out
     assert "6 images of" in printed and "(split val)" in printed
     result = json.loads(out.read_text())
@@ -29,6 +29,22 @@ def test_evaluate_accounts_for_every_image_of_the_split(tmp_path, capsys):
     assert endtoend["mae_months"] > 0
     assert set(endtoend["mae_by_sex"]) <= {"F", "M"}
     assert result["seconds_per_image"] > 0
+    with Image.open(sheet) as picture:  # six films, four to a row, each with its caption
+        assert picture.size == (4 * TILE, 2 * (TILE + CAPTION))
+
+
+def test_the_contact_sheet_spans_the_ages_and_both_sexes():
+    from boneage.training.evaluate_real import chosen_records
+
+    records = chosen_records(RSNA_SAMPLE, "val", None)
+    sheet = ContactSheet.spanning(records)
+    by_id = {r.id: r for r in records}
+    chosen = [by_id[i] for i in sheet.ids]
+    assert len(chosen) == 12 and len(set(sheet.ids)) == 12
+    assert [r.sex for r in chosen] == ["F", "M"] * 6
+    ages = [r.age_months for r in records]
+    assert min(r.age_months for r in chosen) <= sorted(ages)[3]
+    assert max(r.age_months for r in chosen) >= sorted(ages)[-4]
 
 
 def test_limit_takes_the_same_images_on_every_run(tmp_path):
@@ -65,7 +81,9 @@ def test_attach_puts_the_figures_on_the_cnn_card_and_the_models_still_load(tmp_p
     shutil.copytree(DEFAULT_DIRECTORY, models)
     args = ["evaluate", str(RSNA_SAMPLE), "--split", "val", "--limit", "3"]
     assert main([*args, "--models", str(models), "--attach"]) == 0
-    card = load_models(models).cards["regression"]
-    assert card.held_out.kind == "rsna-2017-val"
-    assert card.held_out.metrics["images"] == 3.0
-    assert card.held_out.size + card.held_out.metrics["rejected"] == 3
+    cards = load_models(models).cards
+    for kind in ("regression", "reference"):
+        card = cards[kind]
+        assert card.held_out.kind == "rsna-2017-val"
+        assert card.held_out.metrics["images"] == 3.0
+        assert card.held_out.size + card.held_out.metrics["rejected"] == 3

@@ -77,9 +77,15 @@ def test_one_missing_estimate_flags_for_review_without_agreement_sentence():
 
 
 def test_training_sentence_names_kind_and_size(cards):
-    assert training_sentence(cards["regression"]) == "Trained on 400 synthetic phantoms."
+    assert training_sentence([cards["regression"]]) == "Trained on 400 synthetic phantoms."
     real = _card("regression", data_kind="RSNA", size=12611)
-    assert training_sentence(real) == "Trained on 12,611 RSNA radiographs."
+    assert training_sentence([real]) == "Trained on 12,611 RSNA radiographs."
+    landmarks = _card("segmentation", data_kind="rsna-2017-train-annotated", size=1043)
+    table = _card("reference", data_kind="rsna-2017-train", size=9000)
+    assert training_sentence([landmarks, table]) == (
+        "Table fitted on 9,000 real RSNA 2017 training radiographs; bones located by a U-Net "
+        "trained on 1,043 annotated real RSNA 2017 training radiographs."
+    )
 
 
 def test_error_sentence_gives_mae_and_coverage_only_when_measured(cards):
@@ -135,7 +141,7 @@ def test_real_training_is_named_and_the_age_band_error_quoted():
             kind="rsna-2017-val", size=2523, mae_months=11.0, metrics={"mae/6-10 y": 9.4}
         ),
     )
-    assert training_sentence(real) == "Trained on 9,488 real RSNA 2017 training radiographs."
+    assert training_sentence([real]) == "Trained on 9,488 real RSNA 2017 training radiographs."
     assert band_sentence(real, 100.0) == "At bone ages of 6-10 y it measured 9 months."
     assert band_sentence(real, 200.0) is None
     assert band_sentence(real, None) is None
