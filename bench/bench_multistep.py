@@ -1,16 +1,16 @@
-"""Multi-step latency and memory on this CPU: U-Net segmentation, measurement, reference lookup.
+"""Multi-step latency and memory on this CPU: landmark U-Net, measurement, reference lookup.
 
-Our figure: wall time per image of ``boneage.multistep.run_multistep`` on held-out phantoms already
-preprocessed to :data:`boneage.preprocess.INPUT_SIZE` px
-(:func:`boneage.training.evaluate.phantom_case`),
-with the shipped demo U-Net and reference table; target a median of at most 300 ms, so the
-multi-step estimate stays a small part of a 1 s ``assess`` (``bench_assess.py``). Median and 90th
-percentile over the phantoms, after one warm-up call.
+Our figure: wall time per image of ``boneage.multistep.run_landmark_multistep`` on the real
+sample films of the test data (``tests/data/rsna-sample``), framed as the runtime frames them
+(:func:`boneage.preprocess.field_square`), with the shipped landmark U-Net and reference table;
+target a median of at most 300 ms, so the multi-step estimate stays a small part of a 1 s
+``assess`` (``bench_assess.py``). Median and 90th percentile over the films, after one warm-up
+call.
 
-Where the time goes: the stage functions ``run_multistep`` calls, timed one by one in the same
-order on the same images (``segment`` forward pass and argmax, ``measure_bones``, ``estimate_age``,
-``render_overlay``); rejected images have no lookup. The per-stage medians need not add up to the
-whole median exactly.
+Where the time goes: the stage functions ``run_landmark_multistep`` calls, timed one by one in
+the same order on the same images (``locate``: forward pass and heatmap peaks,
+``measure_hand``, ``estimate_age``, ``render_hand_overlay``); rejected images have no lookup.
+The per-stage medians need not add up to the whole median exactly.
 
 Memory: peak resident set of the process (``ru_maxrss``) and the resident set added, over a
 baseline taken after the imports, by the phantom inputs, by loading the models and by the runs;
@@ -28,22 +28,24 @@ import os
 import resource
 import statistics
 import time
+from pathlib import Path
 
+import numpy as np
 import torch
 
-from boneage.measure import measure_bones
-from boneage.multistep import MultistepRejection, MultistepResult, run_multistep
-from boneage.overlay import render_overlay
-from boneage.preprocess import INPUT_SIZE
+from boneage.hand_measure import measure_hand
+from boneage.landmarks import locate
+from boneage.multistep import MultistepRejection, MultistepResult, run_landmark_multistep
+from boneage.overlay import render_hand_overlay
+from boneage.preprocess import field_square
+from boneage.quality import orient
 from boneage.reference import estimate_age
 from boneage.registry import DEFAULT_DIRECTORY, FOLDERS, ModelBundle, load_card, load_models
-from boneage.segment import segment
-from boneage.training.evaluate import LabelledImage, phantom_case
+from boneage.training.datasets.records import load_case
+from boneage.training.datasets.rsna import read_rsna_labels
 
+SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "rsna-sample"
 RUNS = 20
-FIRST_SEED = 50_000_000
-"""Seeds of ``bench_assess.py``: far from the training (below 10 M), selection (10 M), calibration
-(20 M, 30 M) and evaluation seeds."""
 TARGET_S = 0.3
 MIB = 1024 * 1024
 
@@ -60,26 +62,36 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _films() -> list[tuple[np.ndarray, str]]:
+    """The first :data:`RUNS` sample films as the landmark U-Net reads them, with their sex."""
+    records = read_rsna_labels(SAMPLE / "labels.csv", SAMPLE / "images")[:RUNS]
+    films = []
+    for record in records:
+        pixels = orient(load_case(record).pixels).as_acquired
+        films.append((field_square(pixels).image, record.sex or "F"))
+    return films
+
+
 def _stage_seconds(
-    case: LabelledImage, result: MultistepResult | MultistepRejection, models: ModelBundle
+    image: np.ndarray, sex: str, result: MultistepResult | MultistepRejection, models: ModelBundle
 ) -> dict[str, float]:
-    """Wall seconds of each stage function, called in ``run_multistep``'s order; no ``lookup``
-    when ``result`` is a rejection (``run_multistep`` stops before the table there)."""
+    """Wall seconds of each stage function, called in ``run_landmark_multistep``'s order; no
+    ``lookup`` when ``result`` is a rejection (the run stops before the table there)."""
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    labels = segment(models.unet, case.image)
-    seconds["segment"] = time.perf_counter() - start
+    hand = locate(models.unet, image)
+    seconds["locate"] = time.perf_counter() - start
     start = time.perf_counter()
-    measurements = measure_bones(labels, case.spacing_mm)
+    measurements = measure_hand(hand)
     seconds["measure"] = time.perf_counter() - start
     outliers: tuple[str, ...] = ()
     if isinstance(result, MultistepResult):
         start = time.perf_counter()
-        estimate = estimate_age(models.reference, measurements, case.sex, result.spacing_mode)
+        estimate = estimate_age(models.reference, measurements, sex, result.spacing_mode)
         seconds["lookup"] = time.perf_counter() - start
         outliers = estimate.outliers
     start = time.perf_counter()
-    render_overlay(case.image, labels, measurements, outliers)
+    render_hand_overlay(image, hand, measurements, outliers)
     seconds["overlay"] = time.perf_counter() - start
     return seconds
 
@@ -100,33 +112,31 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     baseline_mib = _resident_mib()
     load_before = os.getloadavg()
-    cases = [phantom_case(seed) for seed in range(FIRST_SEED, FIRST_SEED + RUNS)]
+    films = _films()
     inputs_mib = _resident_mib()
     models = load_models()
     loaded_mib = _resident_mib()
+    if models.unet_framing != "field":
+        raise SystemExit("the shipped segmentation model is not the landmark U-Net")
 
-    def multistep(case: LabelledImage) -> MultistepResult | MultistepRejection:
-        return run_multistep(
-            case.image,
-            spacing_mm=case.spacing_mm,
-            sex=case.sex,
-            model=models.unet,
-            reference=models.reference,
+    def multistep(image: np.ndarray, sex: str) -> MultistepResult | MultistepRejection:
+        return run_landmark_multistep(
+            image, spacing_mm=None, sex=sex, network=models.unet, reference=models.reference
         )
 
-    multistep(cases[0])  # warm-up: lazy initialisation and allocator caches
+    multistep(*films[0])  # warm-up: lazy initialisation and allocator caches
     whole: list[float] = []
     cpu: list[float] = []
     results = []
-    for case in cases:
+    for image, sex in films:
         wall_start, cpu_start = time.perf_counter(), time.process_time()
-        results.append(multistep(case))
+        results.append(multistep(image, sex))
         whole.append(time.perf_counter() - wall_start)
         cpu.append(time.process_time() - cpu_start)
 
-    stages: dict[str, list[float]] = {"segment": [], "measure": [], "lookup": [], "overlay": []}
-    for case, result in zip(cases, results, strict=True):
-        for name, seconds in _stage_seconds(case, result, models).items():
+    stages: dict[str, list[float]] = {"locate": [], "measure": [], "lookup": [], "overlay": []}
+    for (image, sex), result in zip(films, results, strict=True):
+        for name, seconds in _stage_seconds(image, sex, result, models).items():
             stages[name].append(seconds)
     load_after = os.getloadavg()
     end_mib = _resident_mib()
@@ -135,12 +145,12 @@ def main() -> None:
     modes = sorted({r.spacing_mode for r in results if isinstance(r, MultistepResult)})
     median = statistics.median(whole)
     print(
-        f"{RUNS} held-out phantoms (seeds {FIRST_SEED}..{FIRST_SEED + RUNS - 1}), "
-        f"{INPUT_SIZE} px, spacing mode {'/'.join(modes) or 'none'}, {rejected} rejected; "
+        f"{len(films)} real sample films, whole film at {films[0][0].shape[0]} px, spacing mode "
+        f"{'/'.join(modes) or 'none'}, {rejected} rejected; "
         f"torch threads {torch.get_num_threads()}; os.getloadavg before "
         f"{load_before[0]:.2f}, after {load_after[0]:.2f} (on {os.cpu_count()} cores)"
     )
-    print(f"run_multistep wall: {_summary(whole)}; cpu (all threads): {_summary(cpu)}")
+    print(f"run_landmark_multistep wall: {_summary(whole)}; cpu (all threads): {_summary(cpu)}")
     for name, times in stages.items():
         if len(times) < 2:
             print(f"  {name:<8} timed on {len(times)} images: too few for a median and p90")

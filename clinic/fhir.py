@@ -165,7 +165,7 @@ def conclusion(assessment: Mapping[str, Any], context: ReportContext) -> str:
     if agreement.get("flag_for_review"):
         sentences.append("Flagged for review.")
     chronological = assessment.get("chronological")
-    if chronological:
+    if chronological and "category" in chronological:
         sentences.append(
             f"Chronological age {chronological['age_months']:.1f} months: "
             f"{chronological['category']} (SDS {chronological['sds']:+.2f})."
@@ -286,7 +286,7 @@ def _reference_range(assessment: Mapping[str, Any]) -> dict[str, Any]:
             }
         ]
     }
-    if chronological["category"] not in _INTERPRETATION:
+    if chronological.get("category") not in _INTERPRETATION:
         return reference_range  # "not determined": the interval allows no H, N or L flag
     code, display = _INTERPRETATION[chronological["category"]]
     return {

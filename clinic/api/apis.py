@@ -203,6 +203,10 @@ class StudyListCreateApi(ApiView, GenericAPIView):
         accession_number = serializers.CharField(required=False, max_length=64)
         patient_id = serializers.CharField(required=False, max_length=64)
 
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        """What ``OPTIONS`` describes: the fields an upload takes."""
+        return self.InputSerializer
+
     @extend_schema(
         operation_id="studies_list",
         summary="List the institution's studies",

@@ -20,8 +20,9 @@ def years_months(months: float | None) -> str:
 
 @register.filter
 def signed(value: float | None, digits: int = 1) -> str:
-    """A number with its sign always written (``+1.4``, ``−0.3``), for differences and SDS."""
-    if value is None:
+    """A number with its sign always written (``+1.4``, ``−0.3``), for differences and SDS; an
+    em dash when there is none (a missing key renders as an empty string)."""
+    if value is None or value == "":
         return "—"
     text = f"{abs(float(value)):.{int(digits)}f}"
     return f"+{text}" if value > 0 else (f"−{text}" if value < 0 else text)

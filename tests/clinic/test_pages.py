@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from django.urls import reverse
@@ -135,3 +137,35 @@ def test_dicom_tags_are_read_back_for_confirmation(browser, upload):
     assert (answer["birth_date"], answer["exam_date"]) == ("2015-06-01", "2024-06-01")
     refused = browser.post(reverse("upload-tags"), {"file": upload(b"junk", "x.dcm")})
     assert refused.status_code == 400 and refused.json()["error"]
+
+
+def test_a_film_both_paths_rejected_with_a_known_age_still_has_a_report_and_fhir(
+    browser, user, upload, fake_engine
+):
+    """The chronological age is known but there is no estimate to read against it: the page
+    says so and the FHIR report carries no interpretation (both once answered 500)."""
+    from clinic import services
+
+    data = contract_assessment()
+    reason = "The quality gate does not see an assessable hand: noise."
+    data["multistep"] = {"rejected": reason, "model": data["multistep"]["model"]}
+    data["endtoend"] = {"rejected": reason, "model": data["endtoend"]["model"]}
+    data["agreement"] = {
+        "agree": None,
+        "difference_months": None,
+        "flag_for_review": True,
+        "reason": "Neither method gave an estimate: review the study.",
+    }
+    data["chronological"] = {"age_months": 30.0}
+    fake_engine.result = FakeAssessment(data)
+    study = services.study_create(user=user, file=upload(), sex="F", chronological_age_months=30)
+    services.run_assessment(study_id=study.pk)
+    response = browser.get(reverse("study-report", args=[study.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "no estimate to read against it" in page and f"No estimate: {reason}" in page
+    fhir = browser.get(f"/api/v1/studies/{study.pk}/fhir/")
+    assert fhir.status_code == 200
+    wire = json.loads(fhir.content)
+    assert wire["resourceType"] == "DiagnosticReport"
+    assert "no estimate" in wire["conclusion"] and "interpretation" not in fhir.content.decode()

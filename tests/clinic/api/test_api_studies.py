@@ -220,3 +220,12 @@ def test_a_dicom_upload_takes_sex_and_dates_from_its_tags(api: APIClient):
     assert (body["sex"], body["source_format"]) == ("M", "DICOM")
     assert body["birth_date"] == "2015-01-01"
     assert body["chronological_age_months"] == pytest.approx(120.0, abs=0.1)
+
+
+def test_options_describes_the_upload_fields(api: APIClient):
+    """``OPTIONS`` once answered 500: the view had no serializer for DRF to describe."""
+    response = api.options("/api/v1/studies/")
+    assert response.status_code == 200
+    fields = response.json()["actions"]["POST"]
+    assert {"image", "sex", "birth_date", "patient_id"} <= set(fields)
+    assert fields["image"]["required"] is True
