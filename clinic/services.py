@@ -37,6 +37,11 @@ _EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "DICOM": "dcm"}
 DAYS_PER_MONTH = 30.4375
 
 
+AGE_TOLERANCE_MONTHS = 1.0
+"""How far a given chronological age may lie from the age its dates give: rounding to whole
+months, not a different child."""
+
+
 def age_in_months(birth_date: date, exam_date: date) -> float:
     """Chronological age in months between two dates (mean Gregorian months)."""
     return (exam_date - birth_date).days / DAYS_PER_MONTH
@@ -47,6 +52,26 @@ def _institution_of(user: AbstractBaseUser) -> Any:
     if membership is None:
         raise PermissionDenied("this user belongs to no institution")
     return membership.institution
+
+
+def _check_given_dates(
+    birth_date: date | None, exam_date: date | None, chronological_age_months: float | None
+) -> None:
+    """Refuse what the caller gave that cannot be true: a date in the future, or dates and an
+    age that describe two different children."""
+    today = timezone.localdate()
+    if birth_date and birth_date > today:
+        raise InvalidStudyData(f"The date of birth {birth_date} is in the future.")
+    if exam_date and exam_date > today:
+        raise InvalidStudyData(f"The exam date {exam_date} is in the future.")
+    if birth_date and exam_date and chronological_age_months is not None:
+        from_dates = age_in_months(birth_date, exam_date)
+        if abs(from_dates - chronological_age_months) > AGE_TOLERANCE_MONTHS:
+            raise InvalidStudyData(
+                f"The dates give an age of {from_dates:.1f} months, but the chronological age "
+                f"was given as {chronological_age_months:g} months: send one or the other, or "
+                "correct them."
+            )
 
 
 def _resolve_age(
@@ -103,6 +128,7 @@ def study_create(
     from clinic.tasks import assess_study
 
     institution = _institution_of(user)
+    _check_given_dates(birth_date, exam_date, chronological_age_months)
     if idempotency_key:
         existing = Study.objects.filter(uploaded_by=user, idempotency_key=idempotency_key).first()
         if existing is not None:

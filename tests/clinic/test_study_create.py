@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -122,3 +122,24 @@ def test_a_dicom_supplies_sex_and_dates_from_its_tags(user, upload):
     assert (study.sex, study.source_format) == ("M", "DICOM")
     assert study.birth_date == date(2014, 3, 1) and study.exam_date == date(2024, 3, 1)
     assert study.chronological_age_months == pytest.approx(120.0, abs=0.1)
+
+
+def test_a_birth_or_exam_date_in_the_future_is_refused(user, upload):
+    future = date.today() + timedelta(days=2)
+    for dates in ({"birth_date": future}, {"exam_date": future}):
+        with pytest.raises(InvalidStudyData, match="in the future"):
+            services.study_create(user=user, file=upload(), sex="F", **dates)
+    assert not Study.objects.exists()
+
+
+def test_dates_and_an_age_of_two_different_children_are_refused(user, upload):
+    dates = {"birth_date": date(2014, 1, 1), "exam_date": date(2024, 1, 1)}  # 120 months
+    with pytest.raises(InvalidStudyData, match="dates give an age of 120.0 months"):
+        services.study_create(
+            user=user, file=upload(), sex="F", chronological_age_months=30, **dates
+        )
+    assert not Study.objects.exists()
+    study = services.study_create(
+        user=user, file=upload(), sex="F", chronological_age_months=120.4, **dates
+    )
+    assert study.chronological_age_months == pytest.approx(120.4)

@@ -128,3 +128,14 @@ def test_the_admin_revokes_the_selected_tokens(user: Any, token: str, admin_clie
     assert response.status_code == 302
     assert _bearer(token).get(LIST).status_code == 401
     assert admin_client.get("/admin/clinic_api/apitoken/add/").status_code == 403
+
+
+def test_the_token_keyword_works_as_bearer_does(user: Any):
+    """``Authorization: Token …`` once answered "credentials were not provided"."""
+    token = _command_token(user.username, "--name", "ris")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get(LIST).status_code == 200
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    response = client.get(LIST)
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Bearer"
