@@ -17,6 +17,10 @@ class InvalidStudyData(InputError):
     """The data given with the file are inconsistent (an exam before birth, a negative age)."""
 
 
+class SubmissionConflict(BoneAgeError):
+    """An Idempotency-Key or accession number already names a study of another image or sex."""
+
+
 class AlreadySigned(BoneAgeError):
     """The report already carries a review; a second sign-off would hide the first."""
 

@@ -8,6 +8,7 @@ institution's study is a 404.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -37,8 +38,14 @@ from rest_framework.views import APIView
 from boneage.errors import MissingSex
 from clinic.api.authentication import ApiTokenAuthentication
 from clinic.api.errors import api_exception_handler
-from clinic.api.selectors import study_api_list, study_fhir_context, study_previous_submission
+from clinic.api.selectors import (
+    study_api_list,
+    study_fhir_context,
+    study_previous_submission,
+    submission_conflict,
+)
 from clinic.api.throttling import ApiTokenRateThrottle
+from clinic.errors import SubmissionConflict
 from clinic.fhir import diagnostic_report
 from clinic.models import Sex, Study
 from clinic.selectors import study_file, study_get
@@ -62,7 +69,8 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
         401: "Missing, invalid or revoked token.",
         403: "Authenticated, but the user belongs to no institution.",
         404: "No such study in the caller's institution.",
-        409: "The study has no report yet (`report_not_ready`).",
+        409: "The study has no report yet (`report_not_ready`), or an Idempotency-Key or "
+        "accession number repeated with another image or sex (`submission_conflict`).",
         413: "The file is over the size or pixel limit.",
         415: "Not a decodable PNG, JPEG or DICOM image, or not multipart/form-data.",
         429: "Too many requests for this token; see `Retry-After`.",
@@ -240,7 +248,8 @@ class StudyListCreateApi(ApiView, GenericAPIView):
                 OpenApiParameter.HEADER,
                 description=(
                     "Any string up to 255 characters; a repeated key returns the first study "
-                    "(200) instead of creating another."
+                    "(200) instead of creating another, or 409 when it comes with another image "
+                    "or sex."
                 ),
             )
         ],
@@ -249,7 +258,7 @@ class StudyListCreateApi(ApiView, GenericAPIView):
             200: OpenApiResponse(
                 StudyOutput, description="A repeated Idempotency-Key or accession number."
             ),
-            **_errors(400, 403, 413, 415),
+            **_errors(400, 403, 409, 413, 415),
         },
     )
     def post(self, request: Request) -> Response:
@@ -268,6 +277,12 @@ class StudyListCreateApi(ApiView, GenericAPIView):
             accession_number=fields.get("accession_number", ""),
         )
         if previous is not None:
+            image.seek(0)
+            digest = hashlib.sha256(image.read()).hexdigest()
+            image.seek(0)
+            conflict = submission_conflict(previous, image_sha256=digest, sex=fields.get("sex"))
+            if conflict:
+                raise SubmissionConflict(conflict)
             return self._study_response(request, previous, status.HTTP_200_OK)
         try:
             study = study_create(user=request.user, file=image, idempotency_key=key, **fields)

@@ -24,7 +24,7 @@ from boneage.errors import (
     NoPixelData,
     UnsupportedFormat,
 )
-from clinic.errors import ReportNotReady, UploadTooLarge
+from clinic.errors import ReportNotReady, SubmissionConflict, UploadTooLarge
 
 STATUS_OF_ERROR: tuple[tuple[type[BoneAgeError], int], ...] = (
     (UploadTooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
@@ -35,6 +35,7 @@ STATUS_OF_ERROR: tuple[tuple[type[BoneAgeError], int], ...] = (
     (NoPixelData, status.HTTP_415_UNSUPPORTED_MEDIA_TYPE),
     (MultiFrameImage, status.HTTP_415_UNSUPPORTED_MEDIA_TYPE),
     (ReportNotReady, status.HTTP_409_CONFLICT),
+    (SubmissionConflict, status.HTTP_409_CONFLICT),
 )
 """First match wins; any other engine or clinic error is the caller's to fix: 400."""
 

@@ -33,6 +33,23 @@ def study_previous_submission(
     return None
 
 
+def submission_conflict(study: Study, *, image_sha256: str, sex: str | None) -> str | None:
+    """Why a repeated submission is not the study it names (another image or another sex), in
+    words, or None when it is a true retry."""
+    differences = []
+    if study.original_sha256 != image_sha256:
+        differences.append("a different image")
+    if sex and study.sex and sex != study.sex:
+        differences.append(f"sex {sex} where the study has {study.sex}")
+    if not differences:
+        return None
+    return (
+        f"This Idempotency-Key or accession number already names study {study.pk}, sent with "
+        f"{' and '.join(differences)}: a retry must repeat the same submission; a new "
+        "examination needs its own key and accession number."
+    )
+
+
 def study_api_list(
     *,
     user: AbstractBaseUser,

@@ -229,3 +229,24 @@ def test_options_describes_the_upload_fields(api: APIClient):
     fields = response.json()["actions"]["POST"]
     assert {"image", "sex", "birth_date", "patient_id"} <= set(fields)
     assert fields["image"]["required"] is True
+
+
+def test_a_repeated_key_or_accession_number_with_another_image_or_sex_is_409(
+    api: APIClient, phantom_png
+):
+    """Both once returned the older study silently."""
+    first = _post(api, phantom_png, sex="F", idempotency_key="k-1", accession_number="ACC-9")
+    assert first.status_code == 201
+    other_image = bytearray(phantom_png)
+    other_image[-20] ^= 0xFF  # in the PNG's trailing bytes: another file, same picture size
+    for kwargs in (
+        {"sex": "M", "idempotency_key": "k-1"},
+        {"sex": "F", "idempotency_key": "k-1", "png": bytes(other_image)},
+        {"sex": "M", "accession_number": "ACC-9"},
+    ):
+        png = kwargs.pop("png", phantom_png)
+        response = _post(api, png, **kwargs)
+        assert response.status_code == 409
+        assert response.json()["code"] == "submission_conflict"
+        assert f"study {first.json()['id']}" in response.json()["detail"]
+    assert Study.objects.count() == 1
