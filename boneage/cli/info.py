@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from boneage.io import read_radiograph
 from boneage.radiograph import Radiograph
 
 
@@ -24,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _info(args: argparse.Namespace) -> int:
+    from boneage.io import read_radiograph
+
     radiograph = read_radiograph(args.file)
     summary = describe(radiograph)
     if args.json:

@@ -7,8 +7,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from boneage.training.datasets import write_phantom_dataset
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -22,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _phantom(args: argparse.Namespace) -> int:
+    from boneage.training.datasets import write_phantom_dataset
+
     with tqdm(total=args.n, desc="phantoms", unit="image") as bar:
         records = write_phantom_dataset(args.out, args.n, args.seed, args.size, progress=bar.update)
     print(f"wrote {len(records)} phantoms of {args.size} × {args.size} pixels to {args.out}")

@@ -12,7 +12,6 @@ from pathlib import Path
 from tqdm import tqdm
 
 from boneage.cli import add_compute_options, apply_threads
-from boneage.preprocess import INPUT_SIZE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +29,9 @@ def _register_segment(models: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--n-train", type=int, required=True, help="training phantoms")
     parser.add_argument("--epochs", type=int, required=True)
-    parser.add_argument("--size", type=int, default=INPUT_SIZE, help="input side in pixels")
+    parser.add_argument(
+        "--size", type=int, default=None, help="input side in pixels (default: the runtime's)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="first training seed")
     parser.add_argument("--n-held-out", type=int, default=24, help="held-out phantoms")
     parser.add_argument("--batch-size", type=int, default=8)
@@ -54,7 +55,7 @@ def _train_segment(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         learning_rate=args.lr,
         name=args.name,
-        unet=UNetConfig(size=args.size),
+        unet=UNetConfig(size=args.size) if args.size else UNetConfig(),
     )
     card = train_segmentation(
         config,

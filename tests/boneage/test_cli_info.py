@@ -85,3 +85,17 @@ def test_phantom_command_refuses_a_size_too_small_in_words(tmp_path, capsys):
     args = ["phantom", "--n", "1", "--out", str(tmp_path / "p"), "--seed", "0", "--size", "32"]
     assert main(args) == 2
     assert "at least 64 pixels" in capsys.readouterr().err
+
+
+def test_the_command_line_starts_without_the_heavy_libraries():
+    """``boneage --help`` once took 26 s, most of it importing MONAI: the subcommands import
+    torch, MONAI and pydicom only when they run."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, boneage.cli; boneage.cli.build_parser(); "
+        "print(sorted(m for m in ('torch', 'monai', 'pydicom') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
