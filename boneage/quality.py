@@ -231,10 +231,12 @@ def orient(pixels: np.ndarray, *, laterality: str | None = None) -> Oriented:
 
     spread = float(pixels.std())
     if spread < MIN_STD:
-        checks.append(Check("not_blank", False, f"intensity spread {spread:.4f} is blank"))
+        checks.append(
+            Check("not_blank", False, f"the image is blank (intensity spread {spread:.4f})")
+        )
         blank = "The image is blank: there is no hand to assess."
         return Oriented(pixels, tuple(checks), (), None, None, blank, pixels)
-    checks.append(Check("not_blank", True, f"intensity spread {spread:.3f}"))
+    checks.append(Check("not_blank", True, f"the image has contrast (spread {spread:.2f})"))
 
     inverted = is_inverted(pixels)
     if inverted:
@@ -266,8 +268,7 @@ def orient(pixels: np.ndarray, *, laterality: str | None = None) -> Oriented:
         Check(
             "outline",
             True,
-            f"one object with fingers covering "
-            f"{hand.foreground_fraction:.0%} of the image (solidity {hand.solidity:.2f})",
+            f"one object with fingers, covering {hand.foreground_fraction:.0%} of the image",
         )
     )
     bright = pixels

@@ -56,3 +56,22 @@ def percent(fraction: float | None) -> str:
     if fraction is None or fraction == "":
         return "—"
     return f"{float(fraction):.0%}".replace("%", " %")
+
+
+CHECK_TITLES = {
+    "not_blank": "Image content",
+    "is_hand": "Hand radiograph",
+    "outline": "Hand outline",
+    "inversion": "Bone brightness",
+    "rotation": "Rotation",
+    "laterality": "Side",
+    "sex_matches_tags": "Sex",
+}
+"""The quality checks of the assessment contract (``quality.checks[].name``) as a report titles
+them; a check not listed is shown by its name in words."""
+
+
+@register.filter
+def check_title(name: str) -> str:
+    """``"not_blank"`` → ``"Image content"``."""
+    return CHECK_TITLES.get(str(name), str(name).replace("_", " ").capitalize())

@@ -169,3 +169,8 @@ def test_a_film_both_paths_rejected_with_a_known_age_still_has_a_report_and_fhir
     wire = json.loads(fhir.content)
     assert wire["resourceType"] == "DiagnosticReport"
     assert "no estimate" in wire["conclusion"] and "interpretation" not in fhir.content.decode()
+
+
+def test_checks_are_titled_in_words(browser, done_study):
+    page = browser.get(reverse("study-report", args=[done_study.pk])).content.decode()
+    assert "Hand radiograph: hand-like" in page and "is_hand" not in page
