@@ -10,12 +10,11 @@ import csv
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from simple_history.admin import SimpleHistoryAdmin
 
-from boneage.errors import BoneAgeError
 from clinic import selectors, services
 from clinic.identifiers import identifier_hmac
 from clinic.models import Institution, Membership, Report, Review, Study
@@ -150,7 +149,7 @@ class ReportAdminBase(IdentifierSearchMixin, SimpleHistoryAdmin):
     search_fields = ["study__id"]
     search_help_text = "Study number, patient ID or accession number (exact)."
     readonly_fields = [f.name for f in Report._meta.fields]
-    actions = ["sign_off", "export_csv"]
+    actions = ["export_csv"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
         studies = _scoped(request, Study.objects.all())
@@ -163,27 +162,20 @@ class ReportAdminBase(IdentifierSearchMixin, SimpleHistoryAdmin):
     def is_signed(self, report: Report) -> bool:
         return report.is_signed
 
-    @admin.action(description="Sign off selected reports (accept the estimates)")
-    def sign_off(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
-        signed = 0
-        for report in queryset:
-            try:
-                services.review_sign(report=report, reviewer=request.user)
-                signed += 1
-            except BoneAgeError as error:
-                self.message_user(request, f"{report}: {error}", messages.WARNING)
-        self.message_user(request, f"{signed} report(s) signed.", messages.SUCCESS)
-
     @admin.action(description="Export selected reports as CSV")
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Report]) -> HttpResponse:
         header = ["study", "multistep_age_months", "endtoend_age_months", "agree",
                   "flag_for_review", "category", "model_versions", "signed",
-                  "created_at"]  # fmt: skip
-        rows = [
-            [r.study_id, r.multistep_age_months, r.endtoend_age_months, r.agree,
-             r.flag_for_review, r.category, r.model_versions, r.is_signed, r.created_at.isoformat()]
-            for r in queryset.select_related("review")
-        ]  # fmt: skip
+                  "signed_bone_age_months", "signed_category", "created_at"]  # fmt: skip
+        rows = []
+        for r in queryset.select_related("review", "study"):
+            reading = selectors.signed_reading(r) or {}
+            signed_age = r.review.bone_age_months if r.is_signed else None
+            rows.append(
+                [r.study_id, r.multistep_age_months, r.endtoend_age_months, r.agree,
+                 r.flag_for_review, r.category, r.model_versions, r.is_signed, signed_age,
+                 reading.get("category", ""), r.created_at.isoformat()]
+            )  # fmt: skip
         return _csv_response("reports.csv", header, rows)
 
 
@@ -201,22 +193,44 @@ class ReviewQueueAdmin(ReportAdminBase):
 
 
 class ReviewAdminForm(forms.ModelForm):
-    """Sign-off or correction: an empty bone age accepts; a correction needs its reason."""
+    """Sign-off or correction: accept one estimate as shown, or correct it with the reason."""
 
+    accept = forms.ChoiceField(
+        required=False, choices=[("", "—"), *Review.Method.choices], label="Accept"
+    )
     corrected_age_months = forms.FloatField(required=False, min_value=0, max_value=240)
 
     class Meta:
         model = Review
-        fields = ["report", "corrected_age_months", "reason"]
+        fields = ["report", "accept", "corrected_age_months", "reason"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("corrected_age_months") is not None and not data.get("reason", "").strip():
+        corrected, accept, report = (
+            data.get("corrected_age_months"),
+            data.get("accept"),
+            data.get("report"),
+        )
+        if corrected is not None and not data.get("reason", "").strip():
             self.add_error("reason", "A corrected bone age needs the reason for the correction.")
+        elif corrected is None and not accept:
+            self.add_error(
+                "accept", "Choose which estimate to sign, or enter a corrected bone age."
+            )
+        elif corrected is None and report is not None and report.estimate_of(accept) is None:
+            self.add_error("accept", "That method gave no estimate for this report.")
         return data
 
 
-_SIGNED_FIELDS = ["report", "decision", "bone_age_months", "reason", "reviewer", "signed_at"]
+_SIGNED_FIELDS = [
+    "report",
+    "decision",
+    "accepted_method",
+    "bone_age_months",
+    "reason",
+    "reviewer",
+    "signed_at",
+]
 
 
 @admin.register(Review)
@@ -235,7 +249,7 @@ class ReviewAdmin(SimpleHistoryAdmin):
         return _SIGNED_FIELDS if obj else []
 
     def get_fields(self, request: HttpRequest, obj: Review | None = None) -> list[str]:
-        return _SIGNED_FIELDS if obj else ["report", "corrected_age_months", "reason"]
+        return _SIGNED_FIELDS if obj else ["report", "accept", "corrected_age_months", "reason"]
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "report":
@@ -248,6 +262,7 @@ class ReviewAdmin(SimpleHistoryAdmin):
         return services.review_sign(
             report=form.cleaned_data["report"],
             reviewer=request.user,
+            accept=form.cleaned_data["accept"] or None,
             corrected_age_months=form.cleaned_data["corrected_age_months"],
             reason=form.cleaned_data["reason"],
         )

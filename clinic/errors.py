@@ -25,6 +25,10 @@ class AlreadySigned(BoneAgeError):
     """The report already carries a review; a second sign-off would hide the first."""
 
 
+class ReviewChoiceRequired(BoneAgeError):
+    """A sign-off names neither an estimate shown on the report nor a corrected bone age."""
+
+
 class ReviewReasonRequired(BoneAgeError):
     """A corrected bone age needs the reason for the correction."""
 

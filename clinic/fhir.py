@@ -31,7 +31,7 @@ from typing import Any
 
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 
-from boneage.chronological import SDS_LIMIT, bone_age_sd_months
+from boneage.chronological import SDS_LIMIT, bone_age_sd_months, compare
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -165,7 +165,7 @@ def conclusion(assessment: Mapping[str, Any], context: ReportContext) -> str:
     if agreement.get("flag_for_review"):
         sentences.append("Flagged for review.")
     chronological = assessment.get("chronological")
-    if chronological and "category" in chronological:
+    if chronological and "category" in chronological and not context.sign_off:
         sentences.append(
             f"Chronological age {chronological['age_months']:.1f} months: "
             f"{chronological['category']} (SDS {chronological['sds']:+.2f})."
@@ -177,6 +177,12 @@ def conclusion(assessment: Mapping[str, Any], context: ReportContext) -> str:
             f"{sign_off.bone_age_months:.1f} months"
             + (f" ({sign_off.reason})." if sign_off.reason else ".")
         )
+        category = signed_category(assessment, sign_off)
+        if category and chronological:
+            sentences.append(
+                f"Chronological age {chronological['age_months']:.1f} months: the signed bone "
+                f"age reads {category}."
+            )
     return " ".join(sentences)
 
 
@@ -195,7 +201,7 @@ def _reviewed_observation(
         "valueQuantity": _months(sign_off.bone_age_months),
         "method": {"text": f"Clinician review of the automated estimates: {sign_off.decision}"},
         "derivedFrom": [{"reference": f"#{path}"} for path in _PATHS if path in assessment],
-        **_reference_range(assessment),
+        **_reference_range(assessment, signed_category(assessment, sign_off)),
     }
     if sign_off.reason:
         observation["note"] = [{"text": sign_off.reason}]
@@ -265,8 +271,19 @@ def _add_study_facts(observation: dict[str, Any], context: ReportContext) -> Non
         observation["subject"] = _subject(context.patient_id)
 
 
-def _reference_range(assessment: Mapping[str, Any]) -> dict[str, Any]:
-    """Normal band (chronological age ± 2 SD) and the category, when the age is known."""
+def signed_category(assessment: Mapping[str, Any], sign_off: SignOff) -> str | None:
+    """The category of the signed bone age against the chronological age (None without one):
+    once signed, the clinician's value, not the engine's estimate, is what is read."""
+    chronological = assessment.get("chronological")
+    sex = (assessment.get("input") or {}).get("sex")
+    if not chronological or sex not in ("F", "M"):
+        return None
+    return compare(sign_off.bone_age_months, float(chronological["age_months"]), sex).category
+
+
+def _reference_range(assessment: Mapping[str, Any], category: str | None = None) -> dict[str, Any]:
+    """Normal band (chronological age ± 2 SD) and the category (``category``, else the
+    engine's), when the age is known."""
     chronological = assessment.get("chronological")
     sex = (assessment.get("input") or {}).get("sex")
     if not chronological or sex not in ("F", "M"):
@@ -286,9 +303,10 @@ def _reference_range(assessment: Mapping[str, Any]) -> dict[str, Any]:
             }
         ]
     }
-    if chronological.get("category") not in _INTERPRETATION:
+    category = category or chronological.get("category")
+    if category not in _INTERPRETATION:
         return reference_range  # "not determined": the interval allows no H, N or L flag
-    code, display = _INTERPRETATION[chronological["category"]]
+    code, display = _INTERPRETATION[category]
     return {
         **reference_range,
         "interpretation": [
@@ -302,7 +320,7 @@ def _reference_range(assessment: Mapping[str, Any]) -> dict[str, Any]:
                         "display": display,
                     }
                 ],
-                "text": chronological["category"],
+                "text": category,
             }
         ],
     }

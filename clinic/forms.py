@@ -64,8 +64,13 @@ class UploadForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
-    """Sign-off: empty bone age accepts the estimate; a corrected one needs its reason."""
+    """Sign-off: accept one of the estimates as shown, or correct the bone age with a reason."""
 
+    accept = forms.ChoiceField(
+        required=False,
+        choices=[("multistep", "multi-step estimate"), ("endtoend", "end-to-end estimate")],
+        widget=forms.RadioSelect,
+    )
     corrected_age_months = forms.FloatField(
         required=False, min_value=0, max_value=240, label="Corrected bone age (months)"
     )

@@ -140,25 +140,32 @@ class Report(models.Model):
     def is_signed(self) -> bool:
         return hasattr(self, "review")
 
-    @property
-    def estimate_months(self) -> float | None:
-        """The mean of the estimates the engine gave (what accepting a report records)."""
-        ages = [a for a in (self.multistep_age_months, self.endtoend_age_months) if a is not None]
-        return sum(ages) / len(ages) if ages else None
+    def estimate_of(self, method: str) -> float | None:
+        """The bone age one method estimated (``"multistep"`` or ``"endtoend"``), or None."""
+        return {
+            "multistep": self.multistep_age_months,
+            "endtoend": self.endtoend_age_months,
+        }.get(method)
 
 
 class Review(models.Model):
-    """A clinician's sign-off: the bone age accepted as estimated, or corrected with a reason."""
+    """A clinician's sign-off: one of the two estimates accepted as the report showed it
+    (``accepted_method``), or the bone age corrected with a reason."""
 
     class Decision(models.TextChoices):
         ACCEPTED = "accepted", "accepted"
         CORRECTED = "corrected", "corrected"
+
+    class Method(models.TextChoices):
+        MULTISTEP = "multistep", "multi-step estimate"
+        ENDTOEND = "endtoend", "end-to-end estimate"
 
     report = models.OneToOneField(Report, on_delete=models.CASCADE, related_name="review")
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
     )
     decision = models.CharField(max_length=16, choices=Decision.choices)
+    accepted_method = models.CharField(max_length=16, choices=Method.choices, blank=True)
     bone_age_months = models.FloatField()
     reason = models.TextField(blank=True)
     signed_at = models.DateTimeField()

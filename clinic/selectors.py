@@ -105,3 +105,17 @@ def upload_tags(*, file: Any) -> dict[str, Any]:
         "laterality": radiograph.laterality,
         "spacing_mm": list(radiograph.spacing_mm) if radiograph.spacing_mm else None,
     }
+
+
+def signed_reading(report: Report | None) -> dict[str, Any] | None:
+    """The signed bone age read against the chronological age (difference, SDS, category), or
+    None before sign-off or without a chronological age: once signed, the clinician's value,
+    accepted or corrected, is the one read."""
+    from boneage.chronological import compare
+
+    review = getattr(report, "review", None) if report is not None else None
+    if review is None or report.study.chronological_age_months is None:
+        return None
+    study = report.study
+    reading = compare(review.bone_age_months, study.chronological_age_months, study.sex)
+    return {**reading.to_dict(), "bone_age_months": review.bone_age_months}

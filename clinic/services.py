@@ -26,6 +26,7 @@ from boneage.errors import BoneAgeError, MissingSex
 from clinic.errors import (
     AlreadySigned,
     InvalidStudyData,
+    ReviewChoiceRequired,
     ReviewReasonRequired,
     UploadTooLarge,
 )
@@ -274,23 +275,35 @@ def review_sign(
     *,
     report: Report,
     reviewer: AbstractBaseUser,
+    accept: str | None = None,
     corrected_age_months: float | None = None,
     reason: str = "",
 ) -> Review:
-    """Sign a report off: accept the estimate, or correct the bone age giving the reason.
+    """Sign a report off: accept one of its estimates as shown (``accept``: "multistep" or
+    "endtoend"), or correct the bone age giving the reason.
 
-    Accepting records the report's ``estimate_months`` (the mean of the estimates the engine
-    gave); a report without any estimate can only be corrected. The reviewer must belong to the
-    study's institution (superusers excepted); a signed report is not signed again
-    (``AlreadySigned``). Every change is kept in the review's history (django-simple-history).
+    Nothing is signed that the reviewer did not see: no mean of the two estimates, no estimate
+    chosen for them. The reviewer must belong to the study's institution (superusers excepted);
+    a signed report is not signed again (``AlreadySigned``). Every change is kept in the
+    review's history (django-simple-history).
     """
     if not reviewer.is_superuser and _institution_of(reviewer) != report.study.institution:
         raise PermissionDenied("the reviewer belongs to another institution")
     reason = reason.strip()
+    method = ""
     if corrected_age_months is None:
-        if report.estimate_months is None:
-            raise ReviewReasonRequired("There is no estimate to accept: give a corrected bone age.")
-        decision, bone_age = Review.Decision.ACCEPTED, report.estimate_months
+        shown = [m for m in Review.Method.values if report.estimate_of(m) is not None]
+        if not shown:
+            raise ReviewReasonRequired(
+                "There is no estimate to accept: give the bone age you read, with the reason."
+            )
+        if accept not in shown:
+            raise ReviewChoiceRequired(
+                "Choose which estimate to sign ("
+                + " or ".join(Review.Method(m).label for m in shown)
+                + "), or enter a corrected bone age with its reason."
+            )
+        decision, bone_age, method = Review.Decision.ACCEPTED, report.estimate_of(accept), accept
     else:
         if not reason:
             raise ReviewReasonRequired("A corrected bone age needs the reason for the correction.")
@@ -305,6 +318,7 @@ def review_sign(
             report=locked,
             reviewer=reviewer,
             decision=decision,
+            accepted_method=method,
             bone_age_months=bone_age,
             reason=reason,
             signed_at=timezone.now(),

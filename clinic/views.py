@@ -94,6 +94,7 @@ def study_report(request: HttpRequest, study_id: int) -> HttpResponse:
         "report": report,
         "assessment": report.assessment if report else None,
         "review_form": ReviewForm(),
+        "signed_reading": selectors.signed_reading(report),
     }
     return render(request, "clinic/report.html", context)
 
@@ -115,12 +116,13 @@ def study_review(request: HttpRequest, study_id: int) -> HttpResponse:
     if not hasattr(study, "report"):
         messages.error(request, "This study has no report to sign yet.")
     elif not form.is_valid():
-        messages.error(request, "; ".join(form.errors.get("corrected_age_months", [])))
+        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
     else:
         try:
             services.review_sign(
                 report=study.report,
                 reviewer=request.user,
+                accept=form.cleaned_data["accept"] or None,
                 corrected_age_months=form.cleaned_data["corrected_age_months"],
                 reason=form.cleaned_data["reason"],
             )

@@ -98,7 +98,8 @@ def study_fhir_context(
     sign_off = (
         SignOff(
             reviewer=review.reviewer.get_username(),
-            decision=review.decision,
+            decision=review.decision
+            + (f" the {review.get_accepted_method_display()}" if review.accepted_method else ""),
             bone_age_months=review.bone_age_months,
             signed_at=review.signed_at,
             reason=review.reason,

@@ -45,13 +45,23 @@ def test_the_review_queue_lists_flagged_reports_first(admin_browser, two_reports
     assert [report.pk for report in changelist.result_list] == [flagged.pk, calm.pk]
 
 
-def test_the_sign_off_action_accepts_the_selected_reports(admin_browser, two_reports):
+def test_no_bulk_action_signs_reports_unseen(admin_browser, two_reports):
     calm, _ = two_reports
     admin_browser.post(
         reverse("admin:clinic_report_changelist"),
         {"action": "sign_off", "_selected_action": [calm.pk]},
     )
-    assert Review.objects.get().report == calm
+    assert not Review.objects.exists()
+
+
+def test_accepting_in_the_admin_names_the_estimate(admin_browser, two_reports):
+    calm, _ = two_reports
+    url = reverse("admin:clinic_review_add")
+    response = admin_browser.post(url, {"report": calm.pk})
+    assert response.status_code == 200 and not Review.objects.exists()
+    admin_browser.post(url, {"report": calm.pk, "accept": "multistep"})
+    review = Review.objects.get()
+    assert (review.accepted_method, review.bone_age_months) == ("multistep", 120.0)
 
 
 def test_a_correction_in_the_admin_needs_a_reason(admin_browser, two_reports):

@@ -174,3 +174,28 @@ def test_a_film_both_paths_rejected_with_a_known_age_still_has_a_report_and_fhir
 def test_checks_are_titled_in_words(browser, done_study):
     page = browser.get(reverse("study-report", args=[done_study.pk])).content.decode()
     assert "Hand radiograph: hand-like" in page and "is_hand" not in page
+
+
+def test_the_signed_value_drives_the_reading_on_the_page_and_in_fhir(browser, done_study):
+    """A correction to 18 months for a 10-year-old once left "within normal" on the page and in
+    the signed FHIR report."""
+    url = reverse("study-review", args=[done_study.pk])
+    browser.post(url, {"corrected_age_months": "18", "reason": "re-read by hand"})
+    page = browser.get(reverse("study-report", args=[done_study.pk])).content.decode()
+    assert (
+        "Signed bone age 1 y 6 mo" in page and '<strong class="category">delayed</strong>' in page
+    )
+    wire = json.loads(browser.get(f"/api/v1/studies/{done_study.pk}/fhir/").content)
+    reviewed = next(r for r in wire["contained"] if r["id"] == "reviewed")
+    assert reviewed["interpretation"][0]["coding"][0]["code"] == "L"
+    assert "the signed bone age reads delayed" in wire["conclusion"]
+
+
+def test_accepting_from_the_report_page_signs_the_chosen_estimate(browser, done_study):
+    page = browser.get(reverse("study-report", args=[done_study.pk])).content.decode()
+    assert 'value="multistep"' in page and 'value="endtoend"' in page
+    assert "leave empty to accept" not in page
+    url = reverse("study-review", args=[done_study.pk])
+    browser.post(url, {"accept": "multistep"})
+    review = Review.objects.get()
+    assert (review.accepted_method, review.bone_age_months) == ("multistep", 121.4)

@@ -6,14 +6,35 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from clinic import services
-from clinic.errors import AlreadySigned, ReviewReasonRequired
+from clinic.errors import AlreadySigned, ReviewChoiceRequired, ReviewReasonRequired
 from clinic.models import Review
 
 
-def test_accepting_records_the_mean_of_the_two_estimates(done_study, user):
-    review = services.review_sign(report=done_study.report, reviewer=user)
+def test_accepting_signs_the_estimate_chosen_as_shown(done_study, user):
+    review = services.review_sign(report=done_study.report, reviewer=user, accept="endtoend")
     assert review.decision == Review.Decision.ACCEPTED
-    assert review.bone_age_months == pytest.approx((121.4 + 118.9) / 2)
+    assert review.accepted_method == "endtoend"
+    assert review.bone_age_months == pytest.approx(118.9)
+
+
+def test_accepting_without_choosing_an_estimate_is_refused(done_study, user):
+    """Accept once signed the mean of the two estimates, a number shown nowhere."""
+    for accept in (None, "mean"):
+        with pytest.raises(ReviewChoiceRequired, match="multi-step estimate or end-to-end"):
+            services.review_sign(report=done_study.report, reviewer=user, accept=accept)
+    assert not Review.objects.exists()
+
+
+def test_an_estimate_that_was_not_given_cannot_be_accepted(done_study, user):
+    report = done_study.report
+    report.multistep_age_months = None
+    report.save()
+    with pytest.raises(ReviewChoiceRequired, match=r"\(end-to-end estimate\)"):
+        services.review_sign(report=report, reviewer=user, accept="multistep")
+    report.endtoend_age_months = None
+    report.save()
+    with pytest.raises(ReviewReasonRequired, match="no estimate to accept"):
+        services.review_sign(report=report, reviewer=user, accept="endtoend")
 
 
 def test_a_correction_without_a_reason_is_refused(done_study, user):
@@ -30,17 +51,17 @@ def test_a_correction_keeps_its_reason_and_value(done_study, user):
 
 
 def test_a_report_is_signed_only_once(done_study, user):
-    services.review_sign(report=done_study.report, reviewer=user)
+    services.review_sign(report=done_study.report, reviewer=user, accept="multistep")
     with pytest.raises(AlreadySigned):
-        services.review_sign(report=done_study.report, reviewer=user)
+        services.review_sign(report=done_study.report, reviewer=user, accept="multistep")
 
 
 def test_a_reviewer_of_another_institution_cannot_sign(done_study, other_user):
     with pytest.raises(PermissionDenied):
-        services.review_sign(report=done_study.report, reviewer=other_user)
+        services.review_sign(report=done_study.report, reviewer=other_user, accept="multistep")
 
 
 def test_sign_off_is_kept_in_the_audit_history(done_study, user):
-    review = services.review_sign(report=done_study.report, reviewer=user)
+    review = services.review_sign(report=done_study.report, reviewer=user, accept="multistep")
     assert review.history.count() == 1
     assert done_study.report.history.count() == 1

@@ -42,7 +42,7 @@ def test_identifiers_given_by_the_caller_are_echoed_only_when_they_match(
 
 
 def test_a_signed_report_is_final(api: APIClient, done_study: Study, user: Any):
-    review_sign(report=done_study.report, reviewer=user)
+    review_sign(report=done_study.report, reviewer=user, accept="endtoend")
     wire = json.loads(_fhir(api, done_study).content)
     assert wire["status"] == "final"
     assert wire["result"][0]["reference"] == "#reviewed"
