@@ -5,8 +5,8 @@ a time: what the estimate was trained on and how much of it; its measured error 
 overall and in the age band of the estimate;
 where the other method stands at that size (from the learning curve on the card, when there is
 one); that synthetic training has not been validated on real radiographs (when it was
-synthetic); and whether the two estimates agree within their intervals, a disagreement flagging
-the study for review.
+synthetic); and whether the two estimates agree within their combined uncertainty, a
+disagreement flagging the study for review.
 
 A learning-curve entry on a card is ``{"method": "multistep" | "endtoend", "n_train": int,
 "mae_months": float}`` (more keys are ignored).
@@ -14,6 +14,7 @@ A learning-curve entry on a card is ``{"method": "multistep" | "endtoend", "n_tr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -30,16 +31,18 @@ METHOD_CARDS = {"multistep": ("segmentation", "reference"), "endtoend": ("regres
 
 @dataclass(frozen=True)
 class Agreement:
-    """Whether the two estimates agree: their 90 % intervals overlap.
+    """Whether the two estimates agree: their difference lies within what their combined
+    uncertainty allows (:func:`compare_estimates`).
 
     ``agree`` is None when fewer than two estimates exist; ``difference_months`` is end-to-end
-    minus multi-step.
+    minus multi-step; ``limit_months`` the largest difference that still agrees.
     """
 
     agree: bool | None
     difference_months: float | None
     flag_for_review: bool
     reason: str
+    limit_months: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,31 +50,33 @@ class Agreement:
 
 def compare_estimates(multistep: Mapping[str, Any], endtoend: Mapping[str, Any]) -> Agreement:
     """Compare two estimate dictionaries of the assessment contract (``age_months``,
-    ``interval_months``, or ``rejected``)."""
+    ``interval_months``, or ``rejected``).
+
+    Each 90 % interval's half-width toward the other estimate is its own 1.645-SD error; two
+    independent errors combine as the root of their squares, so the two agree when their
+    difference is within sqrt(h1² + h2²). Interval overlap (h1 + h2) was too lenient: two wide
+    intervals overlapped at differences of two years."""
     have = [
         name for name, e in (("multistep", multistep), ("endtoend", endtoend)) if "age_months" in e
     ]
     if len(have) < 2:
         missing = "Neither method" if not have else f"Only the {METHOD_NAMES[have[0]]} method"
         return Agreement(None, None, True, f"{missing} gave an estimate: review the study.")
-    difference = float(endtoend["age_months"]) - float(multistep["age_months"])
+    m_age, e_age = float(multistep["age_months"]), float(endtoend["age_months"])
+    difference = e_age - m_age
     low_m, high_m = multistep["interval_months"]
     low_e, high_e = endtoend["interval_months"]
-    overlap = low_m <= high_e and low_e <= high_m
-    if overlap:
-        return Agreement(
-            True,
-            round(difference, 1),
-            False,
-            f"The two estimates differ by {abs(difference):.0f} months and their "
-            "90 % intervals overlap.",
-        )
+    toward_e = (high_m - m_age) if difference > 0 else (m_age - low_m)
+    toward_m = (e_age - low_e) if difference > 0 else (high_e - e_age)
+    limit = math.hypot(toward_e, toward_m)
+    words = (
+        f"The two estimates differ by {abs(difference):.0f} months; their combined 90 % "
+        f"uncertainty allows {limit:.0f}"
+    )
+    if abs(difference) <= limit:
+        return Agreement(True, round(difference, 1), False, words + ".", round(limit, 1))
     return Agreement(
-        False,
-        round(difference, 1),
-        True,
-        f"The two estimates differ by {abs(difference):.0f} months and their 90 % "
-        "intervals do not overlap: review the study.",
+        False, round(difference, 1), True, words + ": review the study.", round(limit, 1)
     )
 
 
@@ -169,10 +174,11 @@ def agreement_sentence(agreement: Agreement, other: str) -> str | None:
         return None
     name = METHOD_NAMES[other]
     if agreement.agree:
-        return f"Agrees with the {name} estimate (intervals overlap)."
+        return f"Agrees with the {name} estimate (within their combined uncertainty)."
     return (
         f"Disagrees with the {name} estimate by {abs(agreement.difference_months):.0f} "
-        "months (intervals do not overlap): flagged for review."
+        f"months (more than the {agreement.limit_months:.0f} their combined uncertainty "
+        "allows): flagged for review."
     )
 
 

@@ -219,7 +219,8 @@ def format_evaluation(evaluation: Evaluation) -> str:
             lines.append(f"  rejected {count}: {reason}")
     if evaluation.both_answered:
         lines.append(
-            f"Both paths answered {evaluation.both_answered}; their intervals overlapped in "
+            f"Both paths answered {evaluation.both_answered}; they agreed (difference within "
+            f"their combined uncertainty) in "
             f"{evaluation.agree} ({evaluation.agree / evaluation.both_answered:.0%})"
         )
     for reason, count in evaluation.failures.items():

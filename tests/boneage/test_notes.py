@@ -54,10 +54,19 @@ def estimate(age, low, high):
     return {"age_months": age, "interval_months": [low, high]}
 
 
-def test_overlapping_intervals_agree_without_review():
+def test_estimates_within_their_combined_uncertainty_agree_without_review():
     agreement = compare_estimates(estimate(100, 90, 110), estimate(108, 100, 116))
     assert agreement.agree and not agreement.flag_for_review
     assert agreement.difference_months == 8
+    assert agreement.limit_months == pytest.approx(12.8, abs=0.1)  # hypot(10, 8)
+
+
+def test_overlapping_intervals_can_still_disagree():
+    """Intervals 6 years wide overlap at a 21-month difference; their combined uncertainty
+    (hypot of the half-widths toward each other) is what the difference is judged against."""
+    agreement = compare_estimates(estimate(100, 88, 112), estimate(121, 109, 133))
+    assert agreement.agree is False and agreement.flag_for_review
+    assert "allows 17" in agreement.reason
 
 
 def test_separate_intervals_disagree_and_flag_for_review():
@@ -124,7 +133,7 @@ def test_notes_join_the_sentences_that_apply(cards):
     note = endtoend_note(cards, agreement)
     assert note.startswith("Trained on 400 synthetic phantoms.")
     assert "multi-step method measured 11 months" in note
-    assert note.endswith("Agrees with the multi-step estimate (intervals overlap).")
+    assert note.endswith("Agrees with the multi-step estimate (within their combined uncertainty).")
     ms_note = multistep_note(cards, agreement)
     assert ms_note.startswith("Trained on 200 synthetic phantoms.")
     assert "12 months" in ms_note and "end-to-end estimate" in ms_note
