@@ -1,4 +1,5 @@
-"""``boneage train-demo``: reproduce the phantom-trained models (U-Net, reference, phantom CNN)."""
+"""``boneage train-demo``: reproduce the phantom-trained models (U-Net, reference, phantom CNN),
+kept in the ``-phantom`` folders beside the shipped real-data models."""
 
 from __future__ import annotations
 

@@ -1,12 +1,13 @@
-"""The phantom-trained demo models, reproducible by one call (``boneage train-demo``).
+"""The phantom-trained models, reproducible by one call (``boneage train-demo``).
 
-Three folders: ``unet/`` (segmentation), ``reference/`` (a table fitted to the demo U-Net's
-measurements of its training phantoms, see :func:`fitted_reference`, with the multi-step accuracy
-measured through it) and ``cnn-phantom/`` (the end-to-end regressor trained on phantoms, kept for
-tests and for comparison). All are trained on phantoms only, on this CPU; the settings below are
-the ones the committed files were made with, and every card records them. The shipped ``cnn/``
-and ``gate/`` are trained on real radiographs instead (``boneage train regress-real`` and
-``boneage train gate``, see ``docs/real-data.md``), which ``train-demo`` leaves alone.
+Three folders beside the shipped models: ``unet-phantom/`` (the bone-segmentation U-Net),
+``reference-phantom/`` (a table fitted to that U-Net's measurements of its training phantoms,
+see :func:`fitted_reference`, with the multi-step accuracy measured through it) and
+``cnn-phantom/`` (the end-to-end regressor trained on phantoms). All are trained on phantoms
+only, on this CPU; the settings below are the ones the committed files were made with, and every
+card records them. They are kept for the phantom tests and for comparison: the models the app
+loads (``unet/``, ``reference/``, ``cnn/``, ``gate/``) are trained on real radiographs
+(``docs/real-data.md``), which ``train-demo`` leaves alone.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from pathlib import Path
 
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
 from boneage.reference import ReferenceTable
-from boneage.registry import FOLDERS
 from boneage.segment import load_unet
 from boneage.training.cards import describe_file
 from boneage.training.evaluate import evaluate_multistep, phantom_case
@@ -34,7 +34,10 @@ N_CALIBRATION_MULTISTEP = 120
 REFERENCE_NAME = "reference-unet-demo"
 REFERENCE_FILE = "reference.json"
 PHANTOM_CNN_FOLDER = "cnn-phantom"
-"""Where the phantom-trained CNN is kept beside the shipped models (the registry loads ``cnn/``)."""
+PHANTOM_UNET_FOLDER = "unet-phantom"
+PHANTOM_REFERENCE_FOLDER = "reference-phantom"
+"""Where the phantom-trained models are kept beside the shipped ones (the registry loads
+``cnn/``, ``unet/`` and ``reference/``)."""
 
 
 def train_demo_models(
@@ -52,12 +55,12 @@ def train_demo_models(
             UNET, work_dir / "unet", device=device, progress=progress
         )
     }
-    _install(work_dir / "unet", out_dir / FOLDERS["segmentation"], cards["segmentation"])
+    _install(work_dir / "unet", out_dir / PHANTOM_UNET_FOLDER, cards["segmentation"])
     cards["regression"] = train_regression(CNN, work_dir / "cnn", device=device, progress=progress)
     _install(work_dir / "cnn", out_dir / PHANTOM_CNN_FOLDER, cards["regression"])
-    unet, _ = load_unet(out_dir / FOLDERS["segmentation"] / cards["segmentation"].file)
+    unet, _ = load_unet(out_dir / PHANTOM_UNET_FOLDER / cards["segmentation"].file)
     cards["reference"] = write_reference(
-        out_dir / FOLDERS["reference"], unet, cards["segmentation"]
+        out_dir / PHANTOM_REFERENCE_FOLDER, unet, cards["segmentation"]
     )
     return cards
 

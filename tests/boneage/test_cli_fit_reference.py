@@ -16,13 +16,14 @@ from PIL import Image
 from boneage.cli import main
 from boneage.modelcard import ModelCard
 from boneage.reference import ReferenceTable
-from boneage.registry import DEFAULT_DIRECTORY, FOLDERS
+from boneage.registry import DEFAULT_DIRECTORY
+from boneage.training.demo import PHANTOM_UNET_FOLDER
 from boneage.training.datasets import write_phantom_dataset
 from tests.boneage.radiograph_files import gradient_image
 
 N_PHANTOMS = 110
 N_HELD_OUT = 10
-DEMO_UNET = DEFAULT_DIRECTORY / FOLDERS["segmentation"] / "unet.pt"
+DEMO_UNET = DEFAULT_DIRECTORY / PHANTOM_UNET_FOLDER / "unet.pt"
 
 
 @pytest.fixture(scope="module")
