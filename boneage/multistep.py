@@ -7,6 +7,7 @@ returns either a :class:`MultistepResult` or, when the masks cannot support an e
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,7 +78,7 @@ class MultistepResult:
                     "outlier": bool(bone_age and bone_age.outlier),
                 }
             )
-        return {
+        result = {
             "age_months": round(self.age_months, 1),
             "interval_months": [round(v, 1) for v in self.interval_months],
             "spacing_mode": self.spacing_mode,
@@ -86,6 +87,37 @@ class MultistepResult:
             "outliers": list(self.outliers),
             **_evidence(self.measurements),
         }
+        if self.estimate.parts:
+            result["maturity"] = maturity_parts(self.estimate.parts)
+        return result
+
+
+def maturity_parts(parts: dict[str, tuple[float, float, float]]) -> dict[str, Any]:
+    """Each part's age and interval, and, when carpal and tubular maturity differ by more than
+    their combined uncertainty (the root of their half-widths toward each other, the rule of
+    :func:`boneage.notes.compare_estimates`), the asynchrony in words."""
+    result: dict[str, Any] = {
+        name: {"age_months": round(age, 1), "interval_months": [round(low, 1), round(high, 1)]}
+        for name, (age, low, high) in parts.items()
+    }
+    result["asynchrony"] = None
+    if "carpal" in parts and "tubular" in parts:
+        (carpal, c_low, c_high), (tubular, t_low, t_high) = parts["carpal"], parts["tubular"]
+        difference = carpal - tubular
+        toward = (
+            (c_high - carpal, tubular - t_low)
+            if difference < 0
+            else (carpal - c_low, t_high - tubular)
+        )
+        limit = math.hypot(*toward)
+        if abs(difference) > limit:
+            ahead = "carpal bones" if difference > 0 else "tubular bones"
+            result["asynchrony"] = (
+                f"The carpal bones read {carpal:.0f} months and the tubular bones of the fingers "
+                f"{tubular:.0f}: {abs(difference):.0f} months apart, more than their combined "
+                f"uncertainty allows ({limit:.0f}); the {ahead} are ahead."
+            )
+    return result
 
 
 def bone_rows(measurements: Measurements | HandMeasurements) -> list[dict[str, Any]]:

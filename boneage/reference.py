@@ -111,8 +111,8 @@ class MaturityScore:
     likelihood that multiplies them as if independent counts the same evidence many times over;
     the regression weighs each by what it adds. As in Tanner-Whitehouse, a table then turns
     the score into an age: ``age_mean`` and ``age_sd`` are the mean and SD of the training
-    hands' true age against their score, tabulated on the table's age grid (the score is in
-    months), from which the estimate and its interval are read."""
+    hands' true age against their score, tabulated at the scores of :data:`AGE_GRID_MONTHS`
+    (the score is in months), from which the estimate and its interval are read."""
 
     keys: tuple[str, ...]
     centre: np.ndarray
@@ -127,6 +127,15 @@ class MaturityScore:
         """The score of a hand whose every key is in ``features``."""
         x = self.standardise(np.array([features[k] for k in self.keys]))
         return float(np.concatenate([x, x**2]) @ self.weights + self.intercept)
+
+    def lookup(self, features: dict[str, float]) -> tuple[float, float, float]:
+        """(age, low, high): the mean age at this hand's score and the central
+        :data:`COVERAGE` range of a normal with the SD there."""
+        value = self.value(features)
+        mean = float(np.interp(value, AGE_GRID_MONTHS, self.age_mean))
+        sd = float(np.interp(value, AGE_GRID_MONTHS, self.age_sd))
+        half = NormalDist().inv_cdf(0.5 + COVERAGE / 2) * sd
+        return mean, mean - half, mean + half
 
     def standardise(self, values: np.ndarray) -> np.ndarray:
         """Features as z-scores of the training hands, clipped to ±:data:`SCORE_CLIP`: one wild
@@ -157,11 +166,23 @@ class MaturityScore:
         )
 
 
+MATURITY_PARTS = ("carpal", "tubular")
+"""The two parts of the skeleton a reader compares: the carpal bones, and the tubular bones of
+the fingers and thumb (their epiphyses and lengths)."""
+
+
+def part_of(key: str) -> str:
+    """Which :data:`MATURITY_PARTS` a feature belongs to."""
+    return "carpal" if "carpus" in key or "carpal" in key else "tubular"
+
+
 @dataclass(frozen=True)
 class SexReference:
     continuous: dict[str, Curve]
     binary: dict[str, np.ndarray]
     score: MaturityScore | None = None
+    parts: dict[str, MaturityScore] = field(default_factory=dict)
+    """A score of each part alone (:data:`MATURITY_PARTS`), to tell whether they disagree."""
 
 
 @dataclass(frozen=True)
@@ -218,6 +239,11 @@ class ReferenceTable:
                     "binary": {key: _rounded(p) for key, p in ref.binary.items()},
                 }
                 | ({} if ref.score is None else {"score": ref.score.to_json()})
+                | (
+                    {"parts": {name: part.to_json() for name, part in ref.parts.items()}}
+                    if ref.parts
+                    else {}
+                )
                 for sex, ref in self.sexes.items()
             },
         }
@@ -234,6 +260,10 @@ class ReferenceTable:
                 },
                 binary={key: np.asarray(p) for key, p in ref["binary"].items()},
                 score=MaturityScore.from_json(ref["score"]) if "score" in ref else None,
+                parts={
+                    name: MaturityScore.from_json(part)
+                    for name, part in ref.get("parts", {}).items()
+                },
             )
             for sex, ref in raw["sexes"].items()
         }
@@ -347,6 +377,8 @@ class AgeEstimate:
     bone_ages: tuple[BoneAge, ...]
     outliers: tuple[str, ...]
     features_used: int
+    parts: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    """Per :data:`MATURITY_PARTS`, the age and interval its own score reads (score tables)."""
 
 
 def _shared_log_likelihood(
@@ -457,16 +489,20 @@ def _score_lookup(
     bone_age: dict[str, float],
     outliers: set[str],
     ages: np.ndarray,
-) -> tuple[float, float, float]:
-    """(estimate, low, high) of the maturity score's table: the mean age at the hand's score and
-    the central :data:`COVERAGE` range of a normal with the SD there."""
+) -> tuple[tuple[float, float, float], dict[str, tuple[float, float, float]]]:
+    """(estimate, low, high) of the maturity score's table, and of each part's.
+
+    The whole score reads the features without their outliers; each part reads its own
+    features as measured, outliers included: a part out of step with the rest is what an
+    asynchrony is, and setting it aside would hide it."""
     score = reference.score
     assert score is not None
     consensus = consensus_age(bone_age, outliers, ages)
-    value = score.value(score_inputs(reference, continuous, binary, consensus, ages))
-    mean = float(np.interp(value, ages, score.age_mean))
-    half = NormalDist().inv_cdf(0.5 + COVERAGE / 2) * float(np.interp(value, ages, score.age_sd))
-    return mean, mean - half, mean + half
+    kept = {k: v for k, v in continuous.items() if k.split(":", 1)[1] not in outliers}
+    whole = score.lookup(score_inputs(reference, kept, binary, consensus, ages))
+    every = score_inputs(reference, continuous, binary, consensus, ages)
+    parts = {name: part.lookup(every) for name, part in reference.parts.items()}
+    return whole, parts
 
 
 def per_bone_ages(
@@ -508,8 +544,11 @@ def estimate_age(
     bone_feature, bone_age, outliers = per_bone_ages(reference, continuous, ages)
     kept = {k: v for k, v in continuous.items() if k.split(":", 1)[1] not in outliers}
 
+    parts: dict[str, tuple[float, float, float]] = {}
     if reference.score is not None:
-        median, low, high = _score_lookup(reference, kept, binary, bone_age, outliers, ages)
+        (median, low, high), parts = _score_lookup(
+            reference, continuous, binary, bone_age, outliers, ages
+        )
     else:
         log_likelihood = _independent_log_likelihood(table, reference, kept, binary)
         median, low, high = _posterior_summary(ages, log_likelihood / table.temperature)
@@ -526,4 +565,5 @@ def estimate_age(
         ),
         outliers=tuple(sorted(outliers)),
         features_used=len(kept) + len(binary),
+        parts=parts,
     )

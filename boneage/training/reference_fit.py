@@ -26,6 +26,7 @@ from boneage.reference import (
     AGE_GRID_MONTHS,
     COVERAGE,
     DEFAULT_TEMPERATURE,
+    MATURITY_PARTS,
     Curve,
     MaturityScore,
     Measured,
@@ -34,6 +35,7 @@ from boneage.reference import (
     consensus_age,
     estimate_age,
     features,
+    part_of,
     per_bone_ages,
     score_inputs,
 )
@@ -324,15 +326,32 @@ def fit_score(
         keys, np.zeros(len(keys)), np.ones(len(keys)), none, 0.0, age_mean=none, age_sd=none
     )
     with_keys = replace(reference, score=placeholder)
-    inputs = []
+    inputs, every = [], []
     for continuous, binary in zip(continuous_rows, binary_rows, strict=True):
         measured = {k: v for k, v in continuous.items() if k in reference.continuous}
         _, bone_age, outliers = per_bone_ages(reference, measured, ages)
         kept = {k: v for k, v in measured.items() if k.split(":", 1)[1] not in outliers}
         known = {k: v for k, v in binary.items() if k in reference.binary}
-        row = score_inputs(with_keys, kept, known, consensus_age(bone_age, outliers, ages), ages)
+        consensus = consensus_age(bone_age, outliers, ages)
+        row = score_inputs(with_keys, kept, known, consensus, ages)
         inputs.append([row[k] for k in keys])
-    x = np.array(inputs)
+        row = score_inputs(with_keys, measured, known, consensus, ages)  # as parts read it
+        every.append([row[k] for k in keys])
+    score = _fit_maturity(placeholder, np.array(inputs), ages_true, ages)
+    parts = {}
+    for part in MATURITY_PARTS:
+        columns = [i for i, key in enumerate(keys) if part_of(key) == part]
+        if columns:
+            subset = replace(placeholder, keys=tuple(keys[i] for i in columns))
+            parts[part] = _fit_maturity(subset, np.array(every)[:, columns], ages_true, ages)
+    return replace(reference, score=score, parts=parts)
+
+
+def _fit_maturity(
+    placeholder: MaturityScore, x: np.ndarray, ages_true: np.ndarray, ages: np.ndarray
+) -> MaturityScore:
+    """A score of the inputs ``x`` (hands by ``placeholder.keys``): the ridge penalty chosen on
+    every other hand, the weights refitted on all, the age-by-score table fitted on all."""
     centre, spread = x.mean(0), np.maximum(x.std(0), 1e-9)
     z = replace(placeholder, centre=centre, spread=spread).standardise(x)
     fit_part, check_part = np.arange(len(z)) % 2 == 0, np.arange(len(z)) % 2 == 1
@@ -345,7 +364,7 @@ def fit_score(
     weights, intercept = _ridge(z, ages_true, min(RIDGE_PENALTIES, key=error))
     values = np.concatenate([z, z**2], 1) @ weights + intercept
     by_score = fit_curve(values, ages_true, ages)
-    score = replace(
+    return replace(
         placeholder,
         centre=centre,
         spread=spread,
@@ -354,7 +373,6 @@ def fit_score(
         age_mean=by_score.mean,
         age_sd=by_score.sd,
     )
-    return replace(reference, score=score)
 
 
 def measure_phantom(seed: int, *, size: int = INPUT_SIZE, model: nn.Module | None = None) -> Sample:

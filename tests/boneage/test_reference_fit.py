@@ -148,3 +148,34 @@ def test_too_few_hands_for_a_score_fall_back_to_a_tempered_table():
     )
     assert all(reference.score is None for reference in table.sexes.values())
     assert table.temperature >= 1
+
+
+def test_carpal_and_tubular_parts_are_scored_and_an_asynchrony_is_said():
+    from boneage.hand_measure import HandMeasurements, JointMeasurement
+    from boneage.multistep import maturity_parts
+
+    rng = np.random.default_rng(5)
+    table = fit_reference(
+        _maturing_hands(600, rng), name="t", version="1", source="s", maturity_score=True
+    )
+    assert set(table.sexes["F"].parts) == {"carpal", "tubular"}
+    assert table.sexes["F"].parts["carpal"].keys == (
+        "relative_size:carpus",
+        "relative_size:carpus_area",
+        "present:carpus",
+    )
+    hand = _maturing_hands(1, np.random.default_rng(6))[0]
+    joints = dict(hand.measurements.joints)
+    joints["wrist"] = JointMeasurement("wrist", 100, 5, 10.0, 0.5)  # an infant's carpus
+    joints = {
+        j: m if j == "wrist" else JointMeasurement(j, 100, 95, 10.0, 9.5)  # adult fingers
+        for j, m in joints.items()
+    }
+    measured = HandMeasurements(hand.measurements.lengths_px, joints, 70.0, ())
+    estimate = estimate_age(table, measured, "F", "ratios")
+    carpal, tubular = estimate.parts["carpal"][0], estimate.parts["tubular"][0]
+    assert carpal < tubular - 60
+    words = maturity_parts(estimate.parts)["asynchrony"]
+    assert words.startswith("The carpal bones read") and "tubular bones are ahead" in words
+    calm = estimate_age(table, hand.measurements, hand.sex, "ratios")
+    assert maturity_parts(calm.parts)["asynchrony"] is None
