@@ -199,3 +199,23 @@ def test_accepting_from_the_report_page_signs_the_chosen_estimate(browser, done_
     browser.post(url, {"accept": "multistep"})
     review = Review.objects.get()
     assert (review.accepted_method, review.bone_age_months) == ("multistep", 121.4)
+
+
+def test_an_asynchrony_between_carpal_and_tubular_bones_is_on_the_report(
+    browser, user, upload, fake_engine
+):
+    from clinic import services
+
+    data = contract_assessment()
+    words = "The carpal bones read 40 months and the tubular bones of the fingers 120: apart."
+    data["multistep"]["maturity"] = {
+        "carpal": {"age_months": 40.0, "interval_months": [20.0, 60.0]},
+        "tubular": {"age_months": 120.0, "interval_months": [105.0, 135.0]},
+        "asynchrony": words,
+    }
+    fake_engine.result = FakeAssessment(data)
+    study = services.study_create(user=user, file=upload(), sex="F")
+    services.run_assessment(study_id=study.pk)
+    page = browser.get(reverse("study-report", args=[study.pk])).content.decode()
+    assert "Carpal bones alone: 3 y 4 mo" in page and "tubular bones alone: 10 y 0 mo" in page
+    assert f'<p class="flag asynchrony">{words}</p>' in page
