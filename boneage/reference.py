@@ -492,15 +492,18 @@ def _score_lookup(
 ) -> tuple[tuple[float, float, float], dict[str, tuple[float, float, float]]]:
     """(estimate, low, high) of the maturity score's table, and of each part's.
 
-    The whole score reads the features without their outliers; each part reads its own
-    features as measured, outliers included: a part out of step with the rest is what an
-    asynchrony is, and setting it aside would hide it."""
+    Every score reads the features as measured, outliers included: the ridge weights already
+    give an unreliable feature little say, a part out of step with the rest is what an
+    asynchrony is, and the whole and its parts must read the same measurements. (Setting the
+    outliers aside and filling them in at the consensus age gave the same MAE on the
+    calibration slice, 12.33 against 12.31 months, but read an infant's whole hand as 92 months
+    while its carpal and tubular parts read 27 and 35.) Outliers are still listed for the
+    reader."""
     score = reference.score
     assert score is not None
     consensus = consensus_age(bone_age, outliers, ages)
-    kept = {k: v for k, v in continuous.items() if k.split(":", 1)[1] not in outliers}
-    whole = score.lookup(score_inputs(reference, kept, binary, consensus, ages))
     every = score_inputs(reference, continuous, binary, consensus, ages)
+    whole = score.lookup(every)
     parts = {name: part.lookup(every) for name, part in reference.parts.items()}
     return whole, parts
 

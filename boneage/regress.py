@@ -106,13 +106,18 @@ class Regressor:
         return self.network.config.framing
 
     def predict(self, prepared: Preprocessed | np.ndarray, sex: str) -> AgeEstimate:
-        """Estimate bone age from a preprocessed image (see :mod:`boneage.preprocess`)."""
+        """Estimate bone age from a preprocessed image (see :mod:`boneage.preprocess`).
+
+        A regression head can answer below zero for a newborn's hand (the unlabelled infant
+        films of the test data gave down to -4 months); a bone age is never negative, so the
+        estimate and its interval are held at 0 or above."""
         image = prepared.image if isinstance(prepared, Preprocessed) else prepared
         mean, sd = self.predict_batch(np.asarray(image)[None], np.array([_male(sex)]))
         half = self.interval_scale * float(sd[0])
+        age = float(mean[0])
         return AgeEstimate(
-            age_months=float(mean[0]),
-            interval_months=(max(0.0, float(mean[0]) - half), float(mean[0]) + half),
+            age_months=max(0.0, age),
+            interval_months=(max(0.0, age - half), max(0.0, age + half)),
             sd_months=float(sd[0]),
         )
 

@@ -314,10 +314,10 @@ def fit_score(
     ages_true: np.ndarray,
     ages: np.ndarray,
 ) -> SexReference:
-    """``reference`` with a :class:`~boneage.reference.MaturityScore` and the score's curve by
-    age, both fitted on every hand as the lookup reads it: features not measured, or set aside
-    as outliers, filled in from their curves at the other bones' consensus age
-    (:func:`~boneage.reference.score_inputs`)."""
+    """``reference`` with a :class:`~boneage.reference.MaturityScore` and its age table, and one
+    of each of :data:`~boneage.reference.MATURITY_PARTS`, fitted on every hand as the lookup
+    reads it: features not measured filled in from their curves at the other bones' consensus
+    age (:func:`~boneage.reference.score_inputs`)."""
     if len(ages_true) < MIN_SAMPLES * 2:
         return reference
     keys = tuple(sorted(reference.continuous)) + tuple(sorted(reference.binary))
@@ -326,18 +326,15 @@ def fit_score(
         keys, np.zeros(len(keys)), np.ones(len(keys)), none, 0.0, age_mean=none, age_sd=none
     )
     with_keys = replace(reference, score=placeholder)
-    inputs, every = [], []
+    every = []
     for continuous, binary in zip(continuous_rows, binary_rows, strict=True):
         measured = {k: v for k, v in continuous.items() if k in reference.continuous}
         _, bone_age, outliers = per_bone_ages(reference, measured, ages)
-        kept = {k: v for k, v in measured.items() if k.split(":", 1)[1] not in outliers}
         known = {k: v for k, v in binary.items() if k in reference.binary}
         consensus = consensus_age(bone_age, outliers, ages)
-        row = score_inputs(with_keys, kept, known, consensus, ages)
-        inputs.append([row[k] for k in keys])
-        row = score_inputs(with_keys, measured, known, consensus, ages)  # as parts read it
+        row = score_inputs(with_keys, measured, known, consensus, ages)
         every.append([row[k] for k in keys])
-    score = _fit_maturity(placeholder, np.array(inputs), ages_true, ages)
+    score = _fit_maturity(placeholder, np.array(every), ages_true, ages)
     parts = {}
     for part in MATURITY_PARTS:
         columns = [i for i, key in enumerate(keys) if part_of(key) == part]

@@ -17,8 +17,8 @@ from boneage.cli import main
 from boneage.modelcard import ModelCard
 from boneage.reference import ReferenceTable
 from boneage.registry import DEFAULT_DIRECTORY
-from boneage.training.demo import PHANTOM_UNET_FOLDER
 from boneage.training.datasets import write_phantom_dataset
+from boneage.training.demo import PHANTOM_UNET_FOLDER
 from tests.boneage.radiograph_files import gradient_image
 
 N_PHANTOMS = 110
