@@ -136,8 +136,11 @@ def test_the_pose_moves_points_with_the_image():
 
 
 def test_a_short_run_writes_a_card_the_registry_reads_and_resumes(annotated_folder, tmp_path):
-    config = LandmarkTrainConfig(budget_minutes=60, max_epochs=1, batch_size=2)
-    card = train_landmark_model(annotated_folder, tmp_path, config)
+    from boneage.cli import main
+
+    args = ["train", "landmarks", str(annotated_folder), "--out", str(tmp_path)]
+    assert main([*args, "--max-epochs", "1", "--batch-size", "2"]) == 0
+    card = load_card(tmp_path)[0]
     assert card.kind == "segmentation" and card.settings["network"] == "landmarks"
     assert card.settings["steps"] == 3
     metrics = card.held_out.metrics
@@ -146,6 +149,7 @@ def test_a_short_run_writes_a_card_the_registry_reads_and_resumes(annotated_fold
     loaded, path = load_card(tmp_path)
     network, framing = load_segmentation(path, loaded)
     assert framing == "field" and not network.training
+    config = LandmarkTrainConfig(budget_minutes=60, max_epochs=1, batch_size=2)
     again = train_landmark_model(annotated_folder, tmp_path, config, resume=True)
     assert again.settings["steps"] == 3  # already at its epoch budget: nothing more to do
 
