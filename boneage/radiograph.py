@@ -14,6 +14,18 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class PatientIdentity:
+    """Who and which examination a file names (DICOM PatientID, PatientName, AccessionNumber,
+    StudyInstanceUID); empty strings when it does not. Protected health information: shown to
+    the institution that uploaded the film, never logged."""
+
+    patient_id: str = ""
+    patient_name: str = ""
+    accession_number: str = ""
+    study_instance_uid: str = ""
+
+
+@dataclass(frozen=True)
 class Radiograph:
     """A decoded radiograph and what its file said about the patient and the acquisition.
 
@@ -33,6 +45,7 @@ class Radiograph:
     study_date: date | None = None
     laterality: str | None = None
     handling: tuple[str, ...] = ()
+    identity: PatientIdentity = PatientIdentity()
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -48,6 +48,7 @@ class UploadForm(forms.Form):
         required=False, min_value=0, label="or chronological age (months)"
     )
     patient_id = forms.CharField(required=False, max_length=64, label="Patient ID")
+    patient_name = forms.CharField(required=False, max_length=128, label="Patient name")
     accession_number = forms.CharField(required=False, max_length=64, label="Accession number")
 
     def study_fields(self) -> dict[str, Any]:
@@ -59,6 +60,7 @@ class UploadForm(forms.Form):
             "exam_date": data["exam_date"],
             "chronological_age_months": data["chronological_age_months"],
             "patient_id": data["patient_id"],
+            "patient_name": data["patient_name"],
             "accession_number": data["accession_number"],
         }
 

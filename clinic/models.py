@@ -45,8 +45,9 @@ class Study(models.Model):
     """One uploaded hand radiograph and what is known about the child.
 
     The original is stored under its SHA-256 (``originals/ab/abcd….ext``): identical uploads share
-    one file. Patient ID and accession number are kept only as keyed HMACs (``clinic.identifiers``),
-    enough to find a study by them, never to read them back.
+    one file. The patient and examination identifiers (given, or read from DICOM) are shown to
+    the institution that owns the study and never logged; patient ID and accession number are
+    also kept as keyed HMACs (``clinic.identifiers``), the exact-match index search uses.
     """
 
     class Status(models.TextChoices):
@@ -67,6 +68,10 @@ class Study(models.Model):
     birth_date = models.DateField(null=True, blank=True)
     exam_date = models.DateField(null=True, blank=True)
     chronological_age_months = models.FloatField(null=True, blank=True)
+    patient_id = models.CharField(max_length=64, blank=True)
+    patient_name = models.CharField(max_length=128, blank=True)
+    accession_number = models.CharField(max_length=64, blank=True)
+    study_instance_uid = models.CharField(max_length=64, blank=True)
     patient_id_hmac = models.CharField(max_length=64, blank=True, db_index=True)
     accession_number_hmac = models.CharField(max_length=64, blank=True, db_index=True)
     status = models.CharField(

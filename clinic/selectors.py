@@ -30,8 +30,8 @@ def study_list(
 ) -> QuerySet[Study]:
     """The user's studies, newest first, optionally filtered.
 
-    ``search`` matches a study number exactly or a patient ID / accession number through their
-    HMACs (exact value only: the identifiers themselves are not stored); ``status`` is one of
+    ``search`` matches a study number or a patient ID / accession number exactly (through their
+    HMACs), or part of a patient name (case-insensitive); ``status`` is one of
     ``Study.Status``; ``ids`` keeps only those studies (the batch just uploaded).
     """
     studies = studies_visible_to(user).select_related("report", "report__review", "uploaded_by")
@@ -42,7 +42,11 @@ def study_list(
     search = search.strip()
     if search:
         hashed = identifier_hmac(search)
-        match = Q(patient_id_hmac=hashed) | Q(accession_number_hmac=hashed)
+        match = (
+            Q(patient_id_hmac=hashed)
+            | Q(accession_number_hmac=hashed)
+            | Q(patient_name__icontains=search)
+        )
         if search.isdigit():
             match |= Q(pk=int(search))
         studies = studies.filter(match)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from PIL import Image
 
 from boneage.errors import BoneAgeError, MissingSex
+from boneage.radiograph import PatientIdentity
 from clinic.errors import (
     AlreadySigned,
     InvalidStudyData,
@@ -53,6 +54,22 @@ def _institution_of(user: AbstractBaseUser) -> Any:
     if membership is None:
         raise PermissionDenied("this user belongs to no institution")
     return membership.institution
+
+
+def _settle_identity(from_file: PatientIdentity, **given: str) -> PatientIdentity:
+    """The identifiers given, else the file's; a given patient ID, accession number or study UID
+    that the file contradicts is refused (the film would be filed under another patient)."""
+    settled = {}
+    for field, value in given.items():
+        tagged = getattr(from_file, field)
+        if value and tagged and field != "patient_name" and value != tagged:
+            words = field.replace("_", " ").replace("uid", "UID").replace("id", "ID")
+            raise InvalidStudyData(
+                f"The {words} given does not match the file's DICOM tag: check that this is "
+                "the right patient's film."
+            )
+        settled[field] = (value or tagged)[: 128 if field == "patient_name" else 64]
+    return PatientIdentity(**settled)
 
 
 def _check_given_dates(
@@ -112,6 +129,8 @@ def study_create(
     chronological_age_months: float | None = None,
     patient_id: str = "",
     accession_number: str = "",
+    patient_name: str = "",
+    study_instance_uid: str = "",
     idempotency_key: str = "",
 ) -> Study:
     """Validate an upload, store it and queue its assessment; return the (queued) study.
@@ -146,6 +165,13 @@ def study_create(
         raise MissingSex("Sex is needed (both estimates are sex-specific) and the file has none.")
     birth_date = birth_date or radiograph.birth_date
     exam_date = exam_date or radiograph.study_date
+    identity = _settle_identity(
+        radiograph.identity,
+        patient_id=patient_id.strip(),
+        patient_name=patient_name.strip(),
+        accession_number=accession_number.strip(),
+        study_instance_uid=study_instance_uid.strip(),
+    )
     age = _resolve_age(
         birth_date=birth_date,
         exam_date=exam_date,
@@ -165,8 +191,12 @@ def study_create(
             birth_date=birth_date,
             exam_date=exam_date,
             chronological_age_months=age,
-            patient_id_hmac=identifier_hmac(patient_id),
-            accession_number_hmac=identifier_hmac(accession_number),
+            patient_id=identity.patient_id,
+            patient_name=identity.patient_name,
+            accession_number=identity.accession_number,
+            study_instance_uid=identity.study_instance_uid,
+            patient_id_hmac=identifier_hmac(identity.patient_id),
+            accession_number_hmac=identifier_hmac(identity.accession_number),
             idempotency_key=idempotency_key,
         )
         assess_study.delay_on_commit(study.pk)

@@ -38,7 +38,7 @@ from boneage.errors import (
     technical_detail,
 )
 from boneage.io.limits import Limits, check_dimensions
-from boneage.radiograph import Radiograph
+from boneage.radiograph import PatientIdentity, Radiograph
 
 DAYS_PER_MONTH = 365.2425 / 12
 """Mean Gregorian month in days, for ages computed from dates."""
@@ -72,6 +72,18 @@ class DicomFacts:
     laterality: str | None
     spacing_mm: tuple[float, float] | None
     spacing_source: str | None
+    identity: PatientIdentity = PatientIdentity()
+
+
+def _text(header: Dataset, keyword: str) -> str:
+    return str(header.get(keyword, "") or "").strip()
+
+
+def _person_name(header: Dataset) -> str:
+    """PatientName as "Family, Given" (DICOM writes Family^Given^Middle^Prefix^Suffix)."""
+    parts = [p.strip() for p in _text(header, "PatientName").split("^")]
+    family, given = (parts + ["", ""])[:2]
+    return ", ".join(p for p in (family, " ".join(filter(None, [given, *parts[2:3]]))) if p)
 
 
 def read_header(source: bytes | Path) -> Dataset:
@@ -115,6 +127,12 @@ def header_facts(header: Dataset) -> DicomFacts:
         laterality=_laterality(header),
         spacing_mm=spacing,
         spacing_source=source,
+        identity=PatientIdentity(
+            patient_id=_text(header, "PatientID"),
+            patient_name=_person_name(header),
+            accession_number=_text(header, "AccessionNumber"),
+            study_instance_uid=_text(header, "StudyInstanceUID"),
+        ),
     )
 
 
@@ -169,6 +187,7 @@ def read_dicom(data: bytes, limits: Limits) -> Radiograph:
         study_date=facts.study_date,
         laterality=facts.laterality,
         handling=handling,
+        identity=facts.identity,
     )
 
 

@@ -166,6 +166,10 @@ class StudyOutput(serializers.Serializer):
     birth_date = serializers.DateField(allow_null=True)
     exam_date = serializers.DateField(allow_null=True)
     chronological_age_months = serializers.FloatField(allow_null=True)
+    patient_id = serializers.CharField(help_text="Given, or DICOM PatientID; empty if neither.")
+    patient_name = serializers.CharField(help_text="Given, or DICOM PatientName (Family, Given).")
+    accession_number = serializers.CharField(help_text="Given, or DICOM AccessionNumber.")
+    study_instance_uid = serializers.CharField(help_text="Given, or DICOM StudyInstanceUID.")
     source_format = serializers.CharField(help_text="`PNG`, `JPEG` or `DICOM`, sniffed.")
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -210,6 +214,8 @@ class StudyListCreateApi(ApiView, GenericAPIView):
         )
         accession_number = serializers.CharField(required=False, max_length=64)
         patient_id = serializers.CharField(required=False, max_length=64)
+        patient_name = serializers.CharField(required=False, max_length=128)
+        study_instance_uid = serializers.CharField(required=False, max_length=64)
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         """What ``OPTIONS`` describes: the fields an upload takes."""

@@ -81,9 +81,10 @@ def study_fhir_context(
 ) -> ReportContext:
     """What the FHIR report of a done study needs beside its assessment.
 
-    The clinic keeps identifiers only as keyed hashes, so a caller who wants them in the report
-    gives them and they are echoed only if they match the study's (``InvalidStudyData``
-    otherwise); ``ReportNotReady`` until the study has a report.
+    The report names the study's own patient ID and accession number (given at upload or read
+    from DICOM); identifiers a caller passes are checked against the study's keyed hashes and
+    refused if they do not match (``InvalidStudyData``). ``ReportNotReady`` until the study has
+    a report.
     """
     report = getattr(study, "report", None)
     if report is None:
@@ -111,7 +112,7 @@ def study_fhir_context(
         report_id=f"boneage-study-{study.pk}",
         issued=review.signed_at if review is not None else report.created_at,
         exam_date=study.exam_date,
-        accession_number=accession_number or None,
-        patient_id=patient_id or None,
+        accession_number=accession_number or study.accession_number or None,
+        patient_id=patient_id or study.patient_id or None,
         sign_off=sign_off,
     )

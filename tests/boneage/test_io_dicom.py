@@ -214,3 +214,20 @@ def test_dcmtk_lossless_compressions_decode_exactly(dcmtk, gray_source, tool, sy
     radiograph = read_radiograph(compressed)
     expected = (values - values.min()) / float(values.max() - values.min())
     np.testing.assert_allclose(radiograph.pixels, expected, atol=1e-6)
+
+
+def test_the_patient_and_examination_are_read_from_the_header():
+    pixels = (np.random.default_rng(0).random((160, 160)) * 4000).astype(np.uint16)
+    data = dicom_bytes(
+        pixels,
+        PatientID="MRN-0042 ",
+        PatientName="DOE^JANE^Q",
+        AccessionNumber="ACC-7",
+        StudyInstanceUID="1.2.826.0.1.3680043.8.498.1",
+    )
+    identity = read_radiograph(data).identity
+    assert identity.patient_id == "MRN-0042"
+    assert identity.patient_name == "DOE, JANE Q"
+    assert identity.accession_number == "ACC-7"
+    assert identity.study_instance_uid == "1.2.826.0.1.3680043.8.498.1"
+    assert read_radiograph(dicom_bytes(pixels)).identity.patient_name == ""

@@ -96,12 +96,11 @@ def test_an_exam_before_birth_is_refused(user, upload):
         )  # fmt: skip
 
 
-def test_identifiers_are_kept_only_as_keyed_hashes(user, upload):
+def test_identifiers_are_kept_for_display_and_as_keyed_hashes_for_search(user, upload):
     study = services.study_create(
-        user=user, file=upload(), sex="F", patient_id="P-12345", accession_number="ACC9"
+        user=user, file=upload(), sex="F", patient_id=" P-12345 ", accession_number="ACC9"
     )
-    row = Study.objects.filter(pk=study.pk).values().get()
-    assert "P-12345" not in str(row) and "ACC9" not in str(row)
+    assert (study.patient_id, study.accession_number) == ("P-12345", "ACC9")
     assert study.patient_id_hmac == identifier_hmac("P-12345")
     assert identifier_hmac("P-12345") != identifier_hmac("P-12346")
 
@@ -143,3 +142,36 @@ def test_dates_and_an_age_of_two_different_children_are_refused(user, upload):
         user=user, file=upload(), sex="F", chronological_age_months=120.4, **dates
     )
     assert study.chronological_age_months == pytest.approx(120.4)
+
+
+def test_the_patient_is_read_from_dicom_shown_and_searchable(user, upload, client):
+    from django.urls import reverse
+
+    from tests.boneage.radiograph_files import dicom_bytes
+
+    pixels = (np.random.default_rng(2).random((256, 256)) * 4000).astype(np.uint16)
+    data = dicom_bytes(
+        pixels, PatientSex="F", PatientID="MRN-77", PatientName="ROE^ANNA", AccessionNumber="A-9"
+    )
+    study = services.study_create(user=user, file=upload(data, "x.dcm"))
+    assert (study.patient_id, study.patient_name, study.accession_number) == (
+        "MRN-77",
+        "ROE, ANNA",
+        "A-9",
+    )
+    client.force_login(user)
+    page = client.get(reverse("study-report", args=[study.pk])).content.decode()
+    assert "ROE, ANNA" in page and "MRN-77" in page and "A-9" in page
+    for query in ("MRN-77", "A-9", "roe"):
+        listed = client.get(reverse("study-list"), {"q": query}).content.decode()
+        assert f"#{study.pk}" in listed
+
+
+def test_an_identifier_the_file_contradicts_is_refused(user, upload):
+    from tests.boneage.radiograph_files import dicom_bytes
+
+    pixels = (np.random.default_rng(3).random((256, 256)) * 4000).astype(np.uint16)
+    data = dicom_bytes(pixels, PatientSex="F", PatientID="MRN-77")
+    with pytest.raises(InvalidStudyData, match="patient ID given does not match"):
+        services.study_create(user=user, file=upload(data, "x.dcm"), patient_id="MRN-78")
+    assert not Study.objects.exists()

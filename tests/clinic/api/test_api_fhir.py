@@ -27,7 +27,9 @@ def test_a_done_study_is_a_preliminary_diagnostic_report_in_fhir_json(
     assert json.loads(parsed.model_dump_json()) == wire
     assert wire["status"] == "preliminary"
     assert wire["id"] == f"boneage-study-{done_study.pk}"
-    assert "identifier" not in wire and "subject" not in wire
+    # the study's own identifiers, given at upload
+    assert wire["identifier"][0]["value"] == "ACC-1"
+    assert wire["subject"]["identifier"]["value"] == "PAT-1"
 
 
 def test_identifiers_given_by_the_caller_are_echoed_only_when_they_match(
