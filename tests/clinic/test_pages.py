@@ -164,6 +164,9 @@ def test_a_film_both_paths_rejected_with_a_known_age_still_has_a_report_and_fhir
     assert response.status_code == 200
     page = response.content.decode()
     assert "no estimate to read against it" in page and f"No estimate: {reason}" in page
+    assert '<span class="status status-no-estimate" id="study-status">done, no estimate' in page
+    listed = browser.get(reverse("study-list")).content.decode()
+    assert "done, no estimate" in listed
     fhir = browser.get(f"/api/v1/studies/{study.pk}/fhir/")
     assert fhir.status_code == 200
     wire = json.loads(fhir.content)
