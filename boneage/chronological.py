@@ -134,6 +134,8 @@ class ChronologicalComparison:
     category: Category
     sd_source: str = "Greulich & Pyle 1959"
     category_reason: str = ""
+    sds_interval: tuple[float, float] | None = None
+    """The SDS of the two ends of the estimate's 90 % interval, when it has one."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -162,8 +164,13 @@ def compare(
     sds = difference / sd
     category = _band(sds)
     reason = f"SDS {sds:+.2f} against a limit of ±{SDS_LIMIT:g}"
+    sds_interval = None
     if interval_months is not None:
         low, high = interval_months
+        sds_interval = (
+            round((low - chronological_age_months) / sd, 2),
+            round((high - chronological_age_months) / sd, 2),
+        )
         ends = (
             _band((low - chronological_age_months) / sd),
             _band((high - chronological_age_months) / sd),
@@ -182,4 +189,5 @@ def compare(
         sds=round(sds, 2),
         category=category,
         category_reason=reason,
+        sds_interval=sds_interval,
     )

@@ -41,3 +41,10 @@ def test_a_narrow_interval_inside_the_normal_band_is_within_normal() -> None:
     reading = compare(122.0, 120.0, "F", (112.0, 132.0))
     assert reading.category == "within normal"
     assert "whole 90 % interval" in reading.category_reason
+
+
+def test_the_sds_carries_the_interval_of_the_estimate() -> None:
+    sd = float(bone_age_sd_months(120.0, "F"))
+    reading = compare(130.0, 120.0, "F", (110.0, 150.0))
+    assert reading.sds_interval == pytest.approx((-10.0 / sd, 30.0 / sd), abs=0.01)
+    assert compare(130.0, 120.0, "F").sds_interval is None

@@ -100,10 +100,11 @@ def contract_assessment(*, multistep: float = 121.4, endtoend: float = 118.9) ->
         "agreement": {"agree": abs(multistep - endtoend) < 24,
                       "difference_months": abs(multistep - endtoend),
                       "flag_for_review": abs(multistep - endtoend) >= 24,
-                      "reason": "intervals overlap"},
+                      "reason": "within their combined uncertainty"},
         "quality": {"checks": [{"name": "is_hand", "passed": True, "detail": "hand-like"}],
                     "corrections": []},
         "chronological": {"age_months": 120.0, "difference_months": endtoend - 120.0, "sds": 0.1,
+                          "sds_interval": [-0.9, 1.1],
                           "category": "within normal", "based_on": "endtoend",
                           "by_method": {
                               "multistep": {"difference_months": multistep - 120.0, "sds": 0.1,

@@ -60,6 +60,7 @@ def test_the_report_shows_both_estimates_notes_and_agreement(browser, done_study
     assert "10 y 1 mo" in page and "9 y 11 mo" in page
     assert "reference table fitted on 400 phantoms" in page
     assert "The two estimates agree" in page and "within normal" in page
+    assert "SDS +0.10 (interval −0.9 to +1.1)" in page
     assert "read from the end-to-end estimate" in page and "<td>multi-step</td>" in page
     assert "unet-demo-1.0.0" in page and "data-poll-url" not in page
 
