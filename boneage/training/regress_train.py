@@ -250,26 +250,6 @@ def fit(
     return Regressor(network=network, interval_scale=1.645, device=str(torch_device))
 
 
-def train_and_evaluate(
-    n_train: int,
-    *,
-    held_out: Sequence[Sample],
-    calibration: Sequence[Sample],
-    epochs: int,
-    seed: int = 0,
-    device: str | None = None,
-) -> Evaluation:
-    """Train on ``n_train`` phantoms (seeds ``seed``…), calibrate, and evaluate on ``held_out``.
-
-    The learning curve calls this at several sizes with one fixed held-out and calibration set.
-    """
-    config = RegressTrainConfig(n_train=n_train, epochs=epochs, seed=seed)
-    train, _, _ = phantom_splits(config)
-    regressor = fit(config, [phantom_sample(s) for s in train], device=device)
-    calibrate(regressor, calibration)
-    return evaluate(regressor, held_out)
-
-
 def train_regression(
     config: RegressTrainConfig,
     out_dir: Path,
