@@ -1,7 +1,15 @@
-"""The multi-step estimate: U-Net masks → per-bone measurements → reference table → age ± interval.
+"""The multi-step estimate: find the bones → measure them → reference table → age ± interval.
 
-:func:`run_multistep` takes the preprocessed image (:func:`boneage.preprocess.preprocess`) and
-returns either a :class:`MultistepResult` or, when the masks cannot support an estimate, a
+Two U-Nets can find the bones, and the model card says which one a model folder holds
+(:func:`boneage.registry.load_segmentation`):
+
+- :func:`run_landmark_multistep` (the shipped path, trained on real films) takes the whole film
+  as :func:`boneage.preprocess.field_square` frames it: joint centres and epiphysis regions
+  (:mod:`boneage.landmarks`), measured by :mod:`boneage.hand_measure`;
+- :func:`run_multistep` (the phantom-trained path) takes the hand crop of
+  :func:`boneage.preprocess.preprocess`: per-bone masks measured by :mod:`boneage.measure`.
+
+Either returns a :class:`MultistepResult` or, when what was found cannot support an estimate, a
 :class:`MultistepRejection` with the reason in words: a study is rejected, never crashed.
 """
 
