@@ -30,6 +30,7 @@ from datetime import date, datetime
 from typing import Any
 
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
+from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from boneage.chronological import SDS_LIMIT, bone_age_sd_months, compare
 
@@ -334,3 +335,40 @@ def _months(value: float) -> dict[str, Any]:
 def _subject(patient_id: str) -> dict[str, Any]:
     """A logical reference by the institution's patient identifier (no Patient resource here)."""
     return {"type": "Patient", "identifier": {"value": patient_id}}
+
+
+_ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found"} | {
+    409: "conflict",
+    413: "too-costly",
+    415: "not-supported",
+    429: "throttled",
+}
+"""HTTP status → FHIR ``issue.code`` (http://hl7.org/fhir/issue-type)."""
+
+
+def operation_outcome(status: int, body: Any) -> dict[str, Any]:
+    """An API error body (``{detail, code}`` or ``{field: [messages]}``) as a FHIR
+    OperationOutcome, validated."""
+    if isinstance(body, Mapping) and "detail" in body:
+        messages = [(str(body.get("code", "")), str(body["detail"]))]
+    elif isinstance(body, Mapping):
+        messages = [
+            (str(field), "; ".join(map(str, errors if isinstance(errors, list) else [errors])))
+            for field, errors in body.items()
+        ]
+    else:
+        messages = [("", str(body))]
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error",
+                "code": _ISSUE_CODES.get(status, "exception"),
+                "diagnostics": text,
+                **({"details": {"text": code}} if code else {}),
+            }
+            for code, text in messages
+        ],
+    }
+    OperationOutcome.model_validate(outcome)
+    return outcome

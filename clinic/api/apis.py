@@ -46,7 +46,7 @@ from clinic.api.selectors import (
 )
 from clinic.api.throttling import ApiTokenRateThrottle
 from clinic.errors import SubmissionConflict
-from clinic.fhir import diagnostic_report
+from clinic.fhir import diagnostic_report, operation_outcome
 from clinic.models import Sex, Study
 from clinic.selectors import study_file, study_get
 from clinic.services import study_create
@@ -388,6 +388,15 @@ class StudyFhirApi(ApiView):
             help_text="Echoed into the report's subject if it matches the stored one.",
         )
 
+    def handle_exception(self, exc: Exception) -> Response:
+        """Errors of a FHIR request are FHIR too: an ``OperationOutcome`` when the answer is
+        ``application/fhir+json``, the usual ``{detail, code}`` when plain JSON was asked for."""
+        response = super().handle_exception(exc)
+        renderer = getattr(self.request, "accepted_renderer", None)
+        if response.status_code >= 400 and isinstance(renderer, FhirJSONRenderer):
+            response.data = operation_outcome(response.status_code, response.data)
+        return response
+
     @extend_schema(
         operation_id="studies_fhir",
         summary="The report as a FHIR R4 DiagnosticReport",
@@ -407,7 +416,14 @@ class StudyFhirApi(ApiView):
                     )
                 ],
             ),
-            **_errors(400, 404, 409),
+            **{
+                code: OpenApiResponse(
+                    OpenApiTypes.OBJECT,
+                    description=f"A FHIR OperationOutcome ({answer.description}); `{{detail, "
+                    "code}` when plain JSON was asked for.",
+                )
+                for code, answer in _errors(400, 404, 409).items()
+            },
         },
     )
     def get(self, request: Request, study_id: int) -> Response:

@@ -40,7 +40,7 @@ def test_identifiers_given_by_the_caller_are_echoed_only_when_they_match(
     assert wire["subject"]["identifier"]["value"] == "PAT-1"
     wrong = _fhir(api, done_study, accession_number="ACC-2")
     assert wrong.status_code == 400
-    assert wrong.json()["code"] == "invalid_study_data"
+    assert json.loads(wrong.content)["issue"][0]["details"]["text"] == "invalid_study_data"
 
 
 def test_a_signed_report_is_final(api: APIClient, done_study: Study, user: Any):
@@ -54,3 +54,21 @@ def test_plain_json_may_be_asked_for(api: APIClient, done_study: Study):
     response = api.get(f"/api/v1/studies/{done_study.pk}/fhir/", HTTP_ACCEPT="application/json")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
+
+
+def test_errors_of_the_fhir_endpoint_are_operation_outcomes(api: APIClient, done_study: Study):
+    """Error bodies were sent as fhir+json without being FHIR."""
+    from fhir.resources.R4B.operationoutcome import OperationOutcome
+
+    wrong = _fhir(api, done_study, accession_number="ACC-2")
+    assert wrong.status_code == 400 and wrong["Content-Type"] == "application/fhir+json"
+    outcome = OperationOutcome.model_validate_json(wrong.content)
+    assert outcome.issue[0].code == "invalid" and "does not match" in outcome.issue[0].diagnostics
+    missing = api.get("/api/v1/studies/999999/fhir/")
+    assert missing.status_code == 404
+    assert json.loads(missing.content)["issue"][0]["code"] == "not-found"
+    plain = api.get(
+        f"/api/v1/studies/{done_study.pk}/fhir/?accession_number=ACC-2",
+        HTTP_ACCEPT="application/json",
+    )
+    assert plain.json()["code"] == "invalid_study_data"
