@@ -108,6 +108,9 @@ class ReportContext:
     report_id: str
     issued: datetime
     exam_date: date | None = None
+    received: datetime | None = None
+    """When the film was uploaded: without an exam date, the film is known to have been taken no
+    later than this."""
     accession_number: str | None = None
     patient_id: str | None = None
     sign_off: SignOff | None = None
@@ -265,9 +268,12 @@ def _observation_and_device(
 
 
 def _add_study_facts(observation: dict[str, Any], context: ReportContext) -> None:
-    """When and whose: the exam date and the patient, where known."""
+    """When and whose: the exam date (else a period ending at the upload, all that is known of
+    when the film was taken) and the patient, where known."""
     if context.exam_date:
         observation["effectiveDateTime"] = context.exam_date.isoformat()
+    elif context.received:
+        observation["effectivePeriod"] = {"end": context.received.isoformat()}
     if context.patient_id:
         observation["subject"] = _subject(context.patient_id)
 

@@ -112,6 +112,7 @@ def study_fhir_context(
         report_id=f"boneage-study-{study.pk}",
         issued=review.signed_at if review is not None else report.created_at,
         exam_date=study.exam_date,
+        received=study.created_at,
         accession_number=accession_number or study.accession_number or None,
         patient_id=patient_id or study.patient_id or None,
         sign_off=sign_off,

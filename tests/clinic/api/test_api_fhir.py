@@ -27,6 +27,10 @@ def test_a_done_study_is_a_preliminary_diagnostic_report_in_fhir_json(
     assert json.loads(parsed.model_dump_json()) == wire
     assert wire["status"] == "preliminary"
     assert wire["id"] == f"boneage-study-{done_study.pk}"
+    # no exam date: the film was taken no later than its upload
+    observation = next(r for r in wire["contained"] if r["resourceType"] == "Observation")
+    assert observation["effectivePeriod"]["end"].startswith(str(done_study.created_at.date()))
+    assert "effectiveDateTime" not in observation
     # the study's own identifiers, given at upload
     assert wire["identifier"][0]["value"] == "ACC-1"
     assert wire["subject"]["identifier"]["value"] == "PAT-1"
