@@ -86,7 +86,7 @@ class IdentifierSearchMixin:
 
 @admin.register(Institution)
 class InstitutionAdmin(admin.ModelAdmin):
-    list_display = ["name", "created_at"]
+    list_display = ["name", "patient_id_system", "accession_system", "created_at"]
     search_fields = ["name"]
 
 

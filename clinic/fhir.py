@@ -108,6 +108,8 @@ class ReportContext:
     report_id: str
     issued: datetime
     exam_date: date | None = None
+    patient_id_system: str = ""
+    accession_system: str = ""
     received: datetime | None = None
     """When the film was uploaded: without an exam date, the film is known to have been taken no
     later than this."""
@@ -141,11 +143,17 @@ def diagnostic_report(assessment: Mapping[str, Any], context: ReportContext) -> 
         "conclusion": conclusion(assessment, context),
     }
     if context.accession_number:
-        report["identifier"] = [{"type": _ACCESSION, "value": context.accession_number}]
+        report["identifier"] = [
+            {
+                "type": _ACCESSION,
+                **_system(context.accession_system),
+                "value": context.accession_number,
+            }
+        ]
     if context.exam_date:
         report["effectiveDateTime"] = context.exam_date.isoformat()
     if context.patient_id:
-        report["subject"] = _subject(context.patient_id)
+        report["subject"] = _subject(context)
     if context.sign_off:
         report["resultsInterpreter"] = [{"display": context.sign_off.reviewer}]
     return DiagnosticReport.model_validate(report)
@@ -275,7 +283,7 @@ def _add_study_facts(observation: dict[str, Any], context: ReportContext) -> Non
     elif context.received:
         observation["effectivePeriod"] = {"end": context.received.isoformat()}
     if context.patient_id:
-        observation["subject"] = _subject(context.patient_id)
+        observation["subject"] = _subject(context)
 
 
 def signed_category(assessment: Mapping[str, Any], sign_off: SignOff) -> str | None:
@@ -338,9 +346,14 @@ def _months(value: float) -> dict[str, Any]:
     return {"value": round(float(value), 1), "unit": "mo", "system": UCUM, "code": "mo"}
 
 
-def _subject(patient_id: str) -> dict[str, Any]:
+def _system(uri: str) -> dict[str, str]:
+    return {"system": uri} if uri else {}
+
+
+def _subject(context: ReportContext) -> dict[str, Any]:
     """A logical reference by the institution's patient identifier (no Patient resource here)."""
-    return {"type": "Patient", "identifier": {"value": patient_id}}
+    identifier = {**_system(context.patient_id_system), "value": context.patient_id}
+    return {"type": "Patient", "identifier": identifier}
 
 
 _ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found"} | {

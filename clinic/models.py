@@ -16,10 +16,28 @@ class Institution(models.Model):
     """A hospital or practice: the unit of data separation. No study is ever shown across it."""
 
     name = models.CharField(max_length=200, unique=True)
+    patient_id_system = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="URI of this institution's patient identifiers, for FHIR (e.g. its MRN OID).",
+    )
+    accession_system = models.CharField(
+        max_length=200, blank=True, help_text="URI of this institution's accession numbers."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return self.name
+
+    def identifier_systems(self) -> tuple[str, str]:
+        """(patient ID system, accession number system) for FHIR identifiers: the ones set
+        here, else a URN naming this institution, so that two institutions' numbers never
+        read as one."""
+        fallback = f"urn:boneage:institution:{self.pk}"
+        return (
+            self.patient_id_system or f"{fallback}:patient-id",
+            self.accession_system or f"{fallback}:accession-number",
+        )
 
 
 class Membership(models.Model):

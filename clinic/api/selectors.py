@@ -108,8 +108,11 @@ def study_fhir_context(
         if review is not None
         else None
     )
+    patient_id_system, accession_system = study.institution.identifier_systems()
     return ReportContext(
         report_id=f"boneage-study-{study.pk}",
+        patient_id_system=patient_id_system,
+        accession_system=accession_system,
         issued=review.signed_at if review is not None else report.created_at,
         exam_date=study.exam_date,
         received=study.created_at,

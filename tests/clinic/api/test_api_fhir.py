@@ -31,9 +31,18 @@ def test_a_done_study_is_a_preliminary_diagnostic_report_in_fhir_json(
     observation = next(r for r in wire["contained"] if r["resourceType"] == "Observation")
     assert observation["effectivePeriod"]["end"].startswith(str(done_study.created_at.date()))
     assert "effectiveDateTime" not in observation
-    # the study's own identifiers, given at upload
+    # the study's own identifiers, given at upload, in the institution's identifier systems
+    institution = done_study.institution
     assert wire["identifier"][0]["value"] == "ACC-1"
+    assert (
+        wire["identifier"][0]["system"]
+        == f"urn:boneage:institution:{institution.pk}:accession-number"
+    )
     assert wire["subject"]["identifier"]["value"] == "PAT-1"
+    institution.patient_id_system = "urn:oid:1.2.36.146.595.217.0.1"
+    institution.save()
+    wire = json.loads(_fhir(api, done_study).content)
+    assert wire["subject"]["identifier"]["system"] == "urn:oid:1.2.36.146.595.217.0.1"
 
 
 def test_identifiers_given_by_the_caller_are_echoed_only_when_they_match(
