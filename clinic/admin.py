@@ -13,6 +13,8 @@ from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from clinic import selectors, services
@@ -148,8 +150,25 @@ class ReportAdminBase(IdentifierSearchMixin, SimpleHistoryAdmin):
                    "study__institution"]  # fmt: skip
     search_fields = ["study__id"]
     search_help_text = "Study number, patient ID or accession number (exact)."
-    readonly_fields = [f.name for f in Report._meta.fields]
+    fields = readonly_fields = [
+        "report_page",
+        "study",
+        "multistep_age_months",
+        "endtoend_age_months",
+        "agree",
+        "flag_for_review",
+        "category",
+        "model_versions",
+        "created_at",
+    ]
     actions = ["export_csv"]
+
+    @admin.display(description="report")
+    def report_page(self, report: Report) -> str:
+        """The clinician's report page (radiograph, overlay, chart, both estimates), not the
+        assessment's JSON."""
+        url = reverse("study-report", args=[report.study_id])
+        return format_html('<a href="{}">open the report of study #{}</a>', url, report.study_id)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
         studies = _scoped(request, Study.objects.all())
@@ -272,3 +291,6 @@ class ReviewAdmin(SimpleHistoryAdmin):
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """A review has no related objects to save."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Review | None = None) -> bool:
+        return False  # a signature is final; a later correction is a new review with its reason

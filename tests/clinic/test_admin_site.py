@@ -83,3 +83,19 @@ def test_csv_export_of_studies(admin_browser, two_reports):
     )
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert sorted(float(row["multistep_age_months"]) for row in rows) == [120.0, 160.0]
+
+
+def test_a_report_in_the_admin_links_its_page_and_a_signed_review_cannot_be_deleted(
+    admin_browser, two_reports
+):
+    calm, _ = two_reports
+    page = admin_browser.get(reverse("admin:clinic_report_change", args=[calm.pk]))
+    text = page.content.decode()
+    assert reverse("study-report", args=[calm.study_id]) in text
+    assert '"schema_version"' not in text  # no JSON dump of the assessment
+    admin_browser.post(
+        reverse("admin:clinic_review_add"), {"report": calm.pk, "accept": "endtoend"}
+    )
+    review = Review.objects.get()
+    admin_browser.post(reverse("admin:clinic_review_delete", args=[review.pk]), {"post": "yes"})
+    assert Review.objects.filter(pk=review.pk).exists()
