@@ -47,8 +47,8 @@ from clinic.api.selectors import (
 from clinic.api.throttling import ApiTokenRateThrottle
 from clinic.errors import SubmissionConflict
 from clinic.fhir import diagnostic_report, operation_outcome
-from clinic.models import Sex, Study
-from clinic.selectors import study_file, study_get
+from clinic.models import Review, Sex, Study
+from clinic.selectors import signed_reading, study_file, study_get
 from clinic.services import study_create
 
 IDEMPOTENCY_KEY_MAX_LENGTH = Study._meta.get_field("idempotency_key").max_length
@@ -116,10 +116,21 @@ class ReviewOutput(serializers.Serializer):
         ref_name = "Review"
 
     decision = serializers.CharField(help_text="`accepted` or `corrected`.")
+    accepted_method = serializers.CharField(
+        help_text="`multistep` or `endtoend`: the estimate accepted as shown; empty if corrected."
+    )
     bone_age_months = serializers.FloatField(help_text="The signed bone age, months.")
     reason = serializers.CharField(help_text="Why the bone age was corrected; empty if accepted.")
     reviewer = serializers.CharField(source="reviewer.get_username")
     signed_at = serializers.DateTimeField()
+    reading = serializers.SerializerMethodField(
+        help_text="The signed bone age against the chronological age (difference, SDS, "
+        "category): the reading of record once signed; null without a chronological age."
+    )
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_reading(self, review: Review) -> dict[str, Any] | None:
+        return signed_reading(review.report)
 
 
 class StudyOutput(serializers.Serializer):

@@ -175,6 +175,11 @@ def test_a_done_study_carries_the_report_as_the_cli_prints_it_and_its_review(
     assert review["bone_age_months"] == 130.0
     assert review["reason"] == "TW3"
     assert review["reviewer"] == user.username
+    assert review["accepted_method"] == "" and review["reading"] is None  # no chronological age
+    done_study.chronological_age_months = 60.0
+    done_study.save()
+    reading = api.get(f"{LIST}{done_study.pk}/").json()["review"]["reading"]
+    assert reading["category"] == "advanced" and reading["bone_age_months"] == 130.0
 
 
 @pytest.mark.parametrize("name", ["overlay.png", "chart.png"])
