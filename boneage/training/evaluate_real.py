@@ -61,7 +61,8 @@ class PathSummary:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The summary of one ``boneage evaluate`` run."""
+    """The summary of one ``boneage evaluate`` run; ``dataset`` is the folder's name (a path on
+    the evaluating machine means nothing to a reader of the summary)."""
 
     dataset: str
     split: str | None
@@ -178,7 +179,7 @@ def evaluate_folder(
             agree += bool(result.agreement["agree"])
     seconds = (time.perf_counter() - started) / max(1, len(records))
     return Evaluation(
-        dataset=str(directory),
+        dataset=Path(directory).resolve().name,
         split=split,
         images=len(records),
         paths={path: summarise_path(cases) for path, cases in by_path.items()},
@@ -232,7 +233,7 @@ def held_out_of(evaluation: Evaluation, path: str) -> HeldOut:
     """One path's figures of an evaluation as a card's held-out record: what the report's note
     quotes, so the note's numbers are those of ``boneage evaluate``."""
     summary = evaluation.paths[path]
-    kind = f"{Path(evaluation.dataset).name}/{evaluation.split or 'all'}"
+    kind = f"{evaluation.dataset}/{evaluation.split or 'all'}"
     return HeldOut(
         kind="rsna-2017-val" if evaluation.split == "val" else kind,
         size=summary.answered,
