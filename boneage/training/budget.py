@@ -13,9 +13,9 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -78,14 +78,17 @@ def resume_checkpoint(
     return state["step"], state["seconds"]
 
 
-@dataclass(frozen=True)
-class Budget:
-    """How long one run may train: wall time and epochs, whichever ends first."""
+class BudgetedConfig(Protocol):
+    """What a real-data training config gives the loop (a dataclass, stored in checkpoints):
+    how long it may train (wall time and epochs, whichever ends first), its batch and AdamW
+    settings, and its seed."""
 
-    minutes: float
+    budget_minutes: float
     max_epochs: int
     batch_size: int
     learning_rate: float
+    weight_decay: float
+    seed: int
 
 
 @dataclass(frozen=True)
@@ -99,37 +102,40 @@ class TrainingRecord:
 
 def train_on_budget(
     network: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    generator: torch.Generator,
-    batch_loss: Callable[[torch.Tensor], torch.Tensor],
+    batch_loss: Callable[[torch.Tensor, torch.Generator], torch.Tensor],
     *,
     n_items: int,
-    budget: Budget,
+    config: BudgetedConfig,
     checkpoint: Path,
-    config: dict[str, Any],
     resume: bool = False,
     clock: Callable[[], float] = time.monotonic,
 ) -> TrainingRecord:
-    """The one training loop of the real-data networks: shuffle ``n_items`` each epoch, call
-    ``batch_loss`` on each batch's indices, step with the one-cycle rate, checkpoint every
-    :data:`CHECKPOINT_EVERY` steps and at the end. ``generator`` draws the order (and whatever
-    augmentation ``batch_loss`` draws from it), so a resumed run continues the same stream."""
+    """The one training loop of the real-data networks: AdamW on ``network``, ``n_items``
+    shuffled each epoch, ``batch_loss(indices, generator)`` on each batch, the one-cycle rate,
+    a checkpoint every :data:`CHECKPOINT_EVERY` steps and at the end. One generator seeded by
+    ``config.seed`` draws the order and whatever augmentation ``batch_loss`` draws from it, so a
+    resumed run continues the same stream."""
+    optimizer = torch.optim.AdamW(
+        network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    generator = torch.Generator().manual_seed(config.seed)
+    settings = asdict(config)
     step, spent = 0, 0.0
     if resume and checkpoint.exists():
         step, spent = resume_checkpoint(checkpoint, network, optimizer, generator)
-    seconds = budget.minutes * 60
-    steps_per_epoch = max(1, n_items // budget.batch_size)
-    total_steps = budget.max_epochs * steps_per_epoch
+    seconds = config.budget_minutes * 60
+    steps_per_epoch = max(1, n_items // config.batch_size)
+    total_steps = config.max_epochs * steps_per_epoch
     started = clock() - spent
     bar = tqdm(total=round(seconds), initial=round(spent), unit="s", desc="train (time budget)")
     network.train()
     while spent < seconds and step < total_steps:
         order = torch.randperm(n_items, generator=generator)
-        for start in range(0, steps_per_epoch * budget.batch_size, budget.batch_size):
+        for start in range(0, steps_per_epoch * config.batch_size, config.batch_size):
             progress = max(spent / seconds, step / total_steps)
             for group in optimizer.param_groups:
-                group["lr"] = one_cycle_rate(budget.learning_rate, progress)
-            loss = batch_loss(order[start : start + budget.batch_size])
+                group["lr"] = one_cycle_rate(config.learning_rate, progress)
+            loss = batch_loss(order[start : start + config.batch_size], generator)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -144,7 +150,7 @@ def train_on_budget(
                     network,
                     optimizer,
                     generator,
-                    config=config,
+                    config=settings,
                     step=step,
                     seconds=spent,
                 )
@@ -152,7 +158,7 @@ def train_on_budget(
                 break
     bar.close()
     save_checkpoint(
-        checkpoint, network, optimizer, generator, config=config, step=step, seconds=spent
+        checkpoint, network, optimizer, generator, config=settings, step=step, seconds=spent
     )
     network.eval()
     return TrainingRecord(steps=step, epochs=step / steps_per_epoch, seconds=spent)

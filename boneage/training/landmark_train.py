@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from boneage.landmarks import REGIONS, LandmarkConfig, build_landmark_net
-from boneage.training.budget import Budget, TrainingRecord, train_on_budget
+from boneage.training.budget import TrainingRecord, train_on_budget
 from boneage.training.landmark_data import AnnotatedHands
 from boneage.training.regress_real import photometric, random_pose
 
@@ -122,16 +122,12 @@ def fit_landmarks(
     """Train until the time budget (or ``max_epochs``) is spent; checkpoints let it resume."""
     torch.manual_seed(config.seed)
     network = build_landmark_net(LandmarkConfig()).to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(
-        network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
-    generator = torch.Generator().manual_seed(config.seed)
     images = torch.from_numpy(hands.images)[:, None]
     regions = torch.from_numpy(hands.regions)[:, None].float()
     landmarks = torch.from_numpy(hands.landmarks)
     has_regions = torch.from_numpy(hands.has_regions)
 
-    def batch_loss(index: torch.Tensor) -> torch.Tensor:
+    def batch_loss(index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         image, region, points = warp_batch(
             images[index].float() / 255, regions[index], landmarks[index], generator
         )
@@ -141,15 +137,10 @@ def fit_landmarks(
 
     record = train_on_budget(
         network,
-        optimizer,
-        generator,
         batch_loss,
         n_items=len(images),
-        budget=Budget(
-            config.budget_minutes, config.max_epochs, config.batch_size, config.learning_rate
-        ),
+        config=config,
         checkpoint=checkpoint,
-        config=asdict(config),
         resume=resume,
         clock=clock,
     )

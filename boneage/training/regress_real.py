@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ import torch
 from torch.nn import functional as F
 
 from boneage.regress import AgeRegressor, Regressor, RegressorConfig, normalise
-from boneage.training.budget import Budget, TrainingRecord, train_on_budget
+from boneage.training.budget import TrainingRecord, train_on_budget
 
 
 @dataclass(frozen=True)
@@ -138,14 +138,10 @@ def fit_real(
             mirror_average=config.mirror_average,
         )
     ).to(device, memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(
-        network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
-    generator = torch.Generator().manual_seed(config.seed)
     targets = torch.as_tensor(normalise(np.asarray(age_months, np.float32)))
     sexes = torch.as_tensor(np.asarray(male, np.float32))
 
-    def batch_loss(index: torch.Tensor) -> torch.Tensor:
+    def batch_loss(index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         batch = augment(images[index], generator).to(device)
         batch = batch.contiguous(memory_format=torch.channels_last)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bfloat16):
@@ -158,15 +154,10 @@ def fit_real(
 
     record = train_on_budget(
         network,
-        optimizer,
-        generator,
         batch_loss,
         n_items=len(images),
-        budget=Budget(
-            config.budget_minutes, config.max_epochs, config.batch_size, config.learning_rate
-        ),
+        config=config,
         checkpoint=checkpoint,
-        config=asdict(config),
         resume=resume,
         clock=clock,
     )
