@@ -16,6 +16,7 @@ Either returns a :class:`MultistepResult` or, when what was found cannot support
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,12 +241,37 @@ def run_multistep(
         raise MissingSex("The multi-step estimate needs the child's sex (F or M).")
     labels = segment(model, image)
     measurements = measure_bones(labels, spacing_mm)
-    mode: SpacingMode = (
-        "absolute_mm" if spacing_mm is not None and "absolute_mm" in reference.modes() else "ratios"
+    mode = _spacing_mode(spacing_mm, reference)
+    return _look_up(
+        measurements,
+        rejection_reason(measurements, mode),
+        lambda outliers: render_overlay(image, labels, measurements, outliers),
+        sex=sex,
+        mode=mode,
+        reference=reference,
     )
-    reason = rejection_reason(measurements, mode)
+
+
+def _spacing_mode(spacing_mm: float | None, reference: ReferenceTable) -> SpacingMode:
+    """Millimetres when the film gives a spacing and the table has mm curves, else ratios."""
+    if spacing_mm is not None and "absolute_mm" in reference.modes():
+        return "absolute_mm"
+    return "ratios"
+
+
+def _look_up(
+    measurements: Measurements | HandMeasurements,
+    reason: str | None,
+    draw: Callable[[tuple[str, ...]], np.ndarray],
+    *,
+    sex: str,
+    mode: SpacingMode,
+    reference: ReferenceTable,
+) -> MultistepResult | MultistepRejection:
+    """The rejection in words when ``reason`` says the measurements cannot be read, else the
+    table's estimate; ``draw(outliers)`` renders the overlay either way."""
     if reason is not None:
-        return MultistepRejection(reason, render_overlay(image, labels, measurements))
+        return MultistepRejection(reason, draw(()))
     estimate = estimate_age(reference, measurements, sex, mode)
     return MultistepResult(
         age_months=estimate.age_months,
@@ -254,7 +280,7 @@ def run_multistep(
         measurements=measurements,
         estimate=estimate,
         reference=reference.ident,
-        overlay=render_overlay(image, labels, measurements, estimate.outliers),
+        overlay=draw(estimate.outliers),
     )
 
 
@@ -296,19 +322,11 @@ def run_landmark_multistep(
         raise MissingSex("The multi-step estimate needs the child's sex (F or M).")
     hand = locate(network, image)
     measurements = measure_hand(hand, spacing_mm)
-    mode: SpacingMode = (
-        "absolute_mm" if spacing_mm is not None and "absolute_mm" in reference.modes() else "ratios"
-    )
-    reason = hand_rejection_reason(measurements)
-    if reason is not None:
-        return MultistepRejection(reason, render_hand_overlay(image, hand, measurements))
-    estimate = estimate_age(reference, measurements, sex, mode)
-    return MultistepResult(
-        age_months=estimate.age_months,
-        interval_months=estimate.interval_months,
-        spacing_mode=mode,
-        measurements=measurements,
-        estimate=estimate,
-        reference=reference.ident,
-        overlay=render_hand_overlay(image, hand, measurements, estimate.outliers),
+    return _look_up(
+        measurements,
+        hand_rejection_reason(measurements),
+        lambda outliers: render_hand_overlay(image, hand, measurements, outliers),
+        sex=sex,
+        mode=_spacing_mode(spacing_mm, reference),
+        reference=reference,
     )
