@@ -86,8 +86,8 @@ def assess(
 
     overlay = None
     rejected = quality.rejected
-    needs_crop = models.unet_framing == "hand" or models.regressor.framing != "field"
-    if rejected is None and needs_crop:
+    framings = {models.unet_framing, models.regressor.framing}
+    if rejected is None and "hand" in framings:
         try:
             prepared = preprocess(quality.pixels)
         except InputError as error:
@@ -96,10 +96,10 @@ def assess(
         multistep: dict[str, Any] = {"rejected": rejected}
         endtoend: dict[str, Any] = {"rejected": rejected}
     else:
-        field = field_square(quality.as_acquired)
-        if needs_crop:
+        if "hand" in framings:
             corrections += prepared.notes
-        if "field" in (models.unet_framing, models.regressor.framing):
+        if "field" in framings:
+            field = field_square(quality.as_acquired)
             corrections += field.notes
         if models.unet_framing == "field":
             ms = run_landmark_multistep(
@@ -120,7 +120,7 @@ def assess(
         overlay = ms.overlay
         multistep = ms.to_dict()
         turned = not np.array_equal(quality.pixels, quality.as_acquired)
-        if turned and "hand" not in (models.unet_framing, models.regressor.framing):
+        if turned and "hand" not in framings:
             corrections.append(
                 "both estimates read the film in its acquired pose and side (their networks "
                 "were trained on films in every pose); the turning and mirroring above were "

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import torch
 
@@ -22,7 +21,7 @@ from boneage.gate import Gate, load_gate
 from boneage.landmarks import load_landmark_net
 from boneage.modelcard import ModelCard
 from boneage.reference import ReferenceTable
-from boneage.regress import Regressor, load_regressor
+from boneage.regress import Framing, Regressor, load_regressor
 from boneage.segment import load_unet
 
 DEFAULT_DIRECTORY = Path(__file__).parent / "demo_models"
@@ -83,7 +82,6 @@ def load_card(folder: Path) -> tuple[ModelCard, Path]:
     return card, path
 
 
-Framing = Literal["field", "hand"]
 LANDMARK_NETWORK = "landmarks"
 """``settings["network"]`` on the card of a landmark U-Net."""
 
