@@ -81,12 +81,11 @@ def multistep_row(hands: Sequence[MeasuredHand], n: int, seed: int, n_calibratio
         seed=seed,
         n_train=n,
     )
-    n_val = sum(h.split == "val" for h in hands)
     return _row(
         "multistep-fitted",
         n,
         seed,
-        n_held_out=n_val,
+        n_held_out=fit.n_val,
         mae_months=fit.metrics["mae_months"],
         coverage_90=fit.metrics["coverage_90"],
         n_rejected=sum(fit.rejections.values()),
