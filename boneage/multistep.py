@@ -15,7 +15,6 @@ Either returns a :class:`MultistepResult` or, when what was found cannot support
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from boneage.errors import MissingSex
 from boneage.hand_measure import BONES, HandMeasurements, measure_hand
 from boneage.landmarks import locate
 from boneage.measure import RATIO_BASE, Measurements, measure_bones
+from boneage.notes import difference_limit
 from boneage.overlay import render_hand_overlay, render_overlay
 from boneage.reference import AgeEstimate, ReferenceTable, SpacingMode, estimate_age
 from boneage.segment import segment
@@ -103,22 +103,17 @@ class MultistepResult:
 
 def maturity_parts(parts: dict[str, tuple[float, float, float]]) -> dict[str, Any]:
     """Each part's age and interval, and, when carpal and tubular maturity differ by more than
-    their combined uncertainty (the root of their half-widths toward each other, the rule of
-    :func:`boneage.notes.compare_estimates`), the asynchrony in words."""
+    their combined uncertainty (:func:`boneage.notes.difference_limit`, the rule the two
+    estimates' agreement uses), the asynchrony in words."""
     result: dict[str, Any] = {
         name: {"age_months": round(age, 1), "interval_months": [round(low, 1), round(high, 1)]}
         for name, (age, low, high) in parts.items()
     }
     result["asynchrony"] = None
     if "carpal" in parts and "tubular" in parts:
-        (carpal, c_low, c_high), (tubular, t_low, t_high) = parts["carpal"], parts["tubular"]
+        carpal, tubular = parts["carpal"][0], parts["tubular"][0]
         difference = carpal - tubular
-        toward = (
-            (c_high - carpal, tubular - t_low)
-            if difference < 0
-            else (carpal - c_low, t_high - tubular)
-        )
-        limit = math.hypot(*toward)
+        limit = difference_limit(parts["carpal"], parts["tubular"])
         if abs(difference) > limit:
             ahead = "carpal bones" if difference > 0 else "tubular bones"
             result["asynchrony"] = (

@@ -48,14 +48,25 @@ class Agreement:
         return asdict(self)
 
 
+def difference_limit(
+    first: tuple[float, float, float], second: tuple[float, float, float]
+) -> float:
+    """The largest difference two estimates ``(age, low, high)`` with 90 % intervals may show
+    and still agree: each interval's half-width toward the other is its own 1.645-SD error, and
+    two independent errors combine as the root of their squares."""
+    (a, a_low, a_high), (b, b_low, b_high) = first, second
+    if b > a:
+        return math.hypot(a_high - a, b - b_low)
+    return math.hypot(a - a_low, b_high - b)
+
+
 def compare_estimates(multistep: Mapping[str, Any], endtoend: Mapping[str, Any]) -> Agreement:
     """Compare two estimate dictionaries of the assessment contract (``age_months``,
     ``interval_months``, or ``rejected``).
 
-    Each 90 % interval's half-width toward the other estimate is its own 1.645-SD error; two
-    independent errors combine as the root of their squares, so the two agree when their
-    difference is within sqrt(h1² + h2²). Interval overlap (h1 + h2) was too lenient: two wide
-    intervals overlapped at differences of two years."""
+    The two agree when their difference is within :func:`difference_limit`, sqrt(h1² + h2²).
+    Interval overlap (h1 + h2) was too lenient: two wide intervals overlapped at differences of
+    two years."""
     have = [
         name for name, e in (("multistep", multistep), ("endtoend", endtoend)) if "age_months" in e
     ]
@@ -64,11 +75,10 @@ def compare_estimates(multistep: Mapping[str, Any], endtoend: Mapping[str, Any])
         return Agreement(None, None, True, f"{missing} gave an estimate: review the study.")
     m_age, e_age = float(multistep["age_months"]), float(endtoend["age_months"])
     difference = e_age - m_age
-    low_m, high_m = multistep["interval_months"]
-    low_e, high_e = endtoend["interval_months"]
-    toward_e = (high_m - m_age) if difference > 0 else (m_age - low_m)
-    toward_m = (e_age - low_e) if difference > 0 else (high_e - e_age)
-    limit = math.hypot(toward_e, toward_m)
+    limit = difference_limit(
+        (m_age, *map(float, multistep["interval_months"])),
+        (e_age, *map(float, endtoend["interval_months"])),
+    )
     words = (
         f"The two estimates differ by {abs(difference):.0f} months; their combined 90 % "
         f"uncertainty allows {limit:.0f}"
