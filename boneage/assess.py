@@ -20,7 +20,7 @@ import numpy as np
 from boneage.chronological import compare
 from boneage.errors import InputError, MissingSex
 from boneage.multistep import run_landmark_multistep, run_multistep
-from boneage.notes import compare_estimates, endtoend_note, multistep_note
+from boneage.notes import compare_estimates, endtoend_note, multistep_note, summary_note
 from boneage.preprocess import field_square, preprocess
 from boneage.quality import check_quality
 from boneage.radiograph import Radiograph
@@ -147,8 +147,10 @@ def assess(
     endtoend["model"] = {"regression": models.cards["regression"].ident}
     if "age_months" in multistep:
         multistep["note"] = multistep_note(models.cards, agreement, multistep["age_months"])
+        multistep["note_summary"] = summary_note("multistep", models.cards)
     if "age_months" in endtoend:
         endtoend["note"] = endtoend_note(models.cards, agreement, endtoend["age_months"])
+        endtoend["note_summary"] = summary_note("endtoend", models.cards)
 
     return Assessment(
         input={

@@ -214,6 +214,20 @@ def method_note(
     return " ".join(s for s in sentences if s)
 
 
+def summary_note(method: str, cards: Mapping[str, ModelCard]) -> str:
+    """The one sentence a report shows before its "details": how much labelled data taught this
+    method, and its measured error at that size (:func:`method_note` has the figures)."""
+    measured = cards[METHOD_CARDS[method][-1]]
+    data = measured.training_data
+    verb = "Table fitted on" if method == "multistep" else "Trained on"
+    sentence = f"{verb} {_noun(data.kind, data.size)}"
+    if measured.held_out.mae_months is not None:
+        sentence += f"; typical error at that size {measured.held_out.mae_months:.0f} months"
+    if data.synthetic:
+        sentence += "; not validated on real radiographs"
+    return sentence + "."
+
+
 def multistep_note(
     cards: Mapping[str, ModelCard], agreement: Agreement, age_months: float | None = None
 ) -> str:

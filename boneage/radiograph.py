@@ -51,3 +51,13 @@ class Radiograph:
     def shape(self) -> tuple[int, int]:
         """(rows, columns) in pixels."""
         return (int(self.pixels.shape[0]), int(self.pixels.shape[1]))
+
+    def preview(self, max_side: int = 1024) -> np.ndarray:
+        """The film as a browser shows it: 8-bit greyscale, bone bright, at most ``max_side``
+        pixels on its longer side. A reviewer sees the image as read, before any quality
+        correction, and a DICOM original cannot be shown by a browser at all."""
+        from PIL import Image
+
+        image = Image.fromarray(np.round(np.clip(self.pixels, 0, 1) * 255).astype(np.uint8))
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        return np.asarray(image)

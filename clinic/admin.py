@@ -11,7 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -58,11 +58,14 @@ class ReviewStateFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        prefix = "report__" if queryset.model is Study else ""
+        """Filter on the review of record (the latest signature), not on any earlier one."""
+        report = "report" if queryset.model is Study else "pk"
+        latest = Review.objects.filter(report=OuterRef(report)).order_by("-signed_at", "-pk")
+        queryset = queryset.annotate(review_decision=Subquery(latest.values("decision")[:1]))
         if self.value() == "unsigned":
-            return queryset.filter(**{f"{prefix}review__isnull": True})
+            return queryset.filter(review_decision__isnull=True)
         if self.value() in {"accepted", "corrected"}:
-            return queryset.filter(**{f"{prefix}review__decision": self.value()})
+            return queryset.filter(review_decision=self.value())
         return queryset
 
 
@@ -127,7 +130,9 @@ class StudyAdmin(IdentifierSearchMixin, admin.ModelAdmin):
                   "multistep_age_months", "endtoend_age_months", "agree", "flag_for_review",
                   "review", "reviewed_bone_age_months", "created_at"]  # fmt: skip
         rows = []
-        for study in queryset.select_related("institution", "report", "report__review"):
+        for study in queryset.select_related("institution", "report").prefetch_related(
+            "report__reviews"
+        ):
             report = getattr(study, "report", None)
             review = getattr(report, "review", None) if report else None
             rows.append([
@@ -187,7 +192,7 @@ class ReportAdminBase(IdentifierSearchMixin, SimpleHistoryAdmin):
                   "flag_for_review", "category", "model_versions", "signed",
                   "signed_bone_age_months", "signed_category", "created_at"]  # fmt: skip
         rows = []
-        for r in queryset.select_related("review", "study"):
+        for r in queryset.select_related("study").prefetch_related("reviews"):
             reading = selectors.signed_reading(r) or {}
             signed_age = r.review.bone_age_months if r.is_signed else None
             rows.append(
@@ -208,7 +213,7 @@ class ReviewQueueAdmin(ReportAdminBase):
     ordering = ["-flag_for_review", "created_at"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
-        return super().get_queryset(request).filter(review__isnull=True)
+        return super().get_queryset(request).filter(reviews__isnull=True)
 
 
 class ReviewAdminForm(forms.ModelForm):

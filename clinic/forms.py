@@ -77,3 +77,11 @@ class ReviewForm(forms.Form):
         required=False, min_value=0, max_value=240, label="Corrected bone age (months)"
     )
     reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("accept") and data.get("corrected_age_months") is not None:
+            raise forms.ValidationError(
+                "Either sign an estimate as shown or enter a corrected bone age, not both."
+            )
+        return data

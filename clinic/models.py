@@ -148,6 +148,7 @@ class Report(models.Model):
     agree = models.BooleanField(null=True)
     flag_for_review = models.BooleanField(default=False, db_index=True)
     category = models.CharField(max_length=16, choices=Category.choices, blank=True)
+    radiograph = models.FileField(max_length=255, blank=True)
     overlay = models.FileField(max_length=255, blank=True)
     chart = models.FileField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -160,8 +161,17 @@ class Report(models.Model):
         return f"Report of study {self.study_id}"
 
     @property
+    def review(self) -> Review | None:
+        """The review of record: the latest signature, or None before sign-off.
+
+        Earlier signatures stay in :attr:`reviews` (a correction after sign-off is a new review,
+        never an edit); prefetch ``reviews`` when listing many reports.
+        """
+        return max(self.reviews.all(), key=lambda r: (r.signed_at, r.pk), default=None)
+
+    @property
     def is_signed(self) -> bool:
-        return hasattr(self, "review")
+        return self.review is not None
 
     def estimate_of(self, method: str) -> float | None:
         """The bone age one method estimated (``"multistep"`` or ``"endtoend"``), or None."""
@@ -172,8 +182,12 @@ class Report(models.Model):
 
 
 class Review(models.Model):
-    """A clinician's sign-off: one of the two estimates accepted as the report showed it
-    (``accepted_method``), or the bone age corrected with a reason."""
+    """A clinician's signature: one of the two estimates accepted as the report showed it
+    (``accepted_method``), or the bone age corrected with a reason.
+
+    A signature is never edited: a later change is a new review carrying its reason, and the
+    latest one is the report's reading of record (:attr:`Report.review`).
+    """
 
     class Decision(models.TextChoices):
         ACCEPTED = "accepted", "accepted"
@@ -183,7 +197,7 @@ class Review(models.Model):
         MULTISTEP = "multistep", "multi-step estimate"
         ENDTOEND = "endtoend", "end-to-end estimate"
 
-    report = models.OneToOneField(Report, on_delete=models.CASCADE, related_name="review")
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="reviews")
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
     )
@@ -195,6 +209,7 @@ class Review(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        ordering = ["signed_at", "pk"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(decision="accepted") | ~Q(reason=""),

@@ -34,7 +34,11 @@ def study_list(
     HMACs), or part of a patient name (case-insensitive); ``status`` is one of
     ``Study.Status``; ``ids`` keeps only those studies (the batch just uploaded).
     """
-    studies = studies_visible_to(user).select_related("report", "report__review", "uploaded_by")
+    studies = (
+        studies_visible_to(user)
+        .select_related("report", "uploaded_by")
+        .prefetch_related("report__reviews")
+    )
     if ids is not None:
         studies = studies.filter(pk__in=ids)
     if status:
@@ -57,7 +61,8 @@ def study_get(*, user: AbstractBaseUser, study_id: int) -> Study:
     """One of the user's studies; ``Http404`` for a study that is not the user's to see."""
     study = (
         studies_visible_to(user)
-        .select_related("report", "report__review", "report__review__reviewer", "uploaded_by")
+        .select_related("report", "uploaded_by")
+        .prefetch_related("report__reviews__reviewer")
         .filter(pk=study_id)
         .first()
     )
@@ -67,14 +72,15 @@ def study_get(*, user: AbstractBaseUser, study_id: int) -> Study:
 
 
 def study_file(*, user: AbstractBaseUser, study_id: int, kind: str) -> Any:
-    """The stored file ``kind`` ("original", "overlay", "chart") of one of the user's studies.
+    """The stored file ``kind`` of one of the user's studies: "original", or the report's
+    "radiograph" (the film as a browser shows it), "overlay" or "chart".
 
     ``Http404`` when the study is not the user's or the file does not exist (yet).
     """
     study = study_get(user=user, study_id=study_id)
     if kind == "original":
         field = study.original
-    elif kind in {"overlay", "chart"} and hasattr(study, "report"):
+    elif kind in {"radiograph", "overlay", "chart"} and hasattr(study, "report"):
         field = getattr(study.report, kind)
     else:
         raise Http404("No such file")
@@ -85,10 +91,31 @@ def study_file(*, user: AbstractBaseUser, study_id: int, kind: str) -> Any:
 
 def review_queue(*, user: AbstractBaseUser | None = None) -> QuerySet[Report]:
     """Unsigned reports, flagged ones first, then oldest first; scoped to ``user`` when given."""
-    reports = Report.objects.filter(review__isnull=True).select_related("study")
+    reports = Report.objects.filter(reviews__isnull=True).select_related("study")
     if user is not None and not user.is_superuser:
         reports = reports.filter(study__in=studies_visible_to(user))
-    return reports.order_by("-flag_for_review", "created_at")
+    return reports.order_by("-flag_for_review", "created_at", "pk")
+
+
+def worklist_neighbours(*, user: AbstractBaseUser, report: Report) -> tuple[int | None, int | None]:
+    """The study ids before and after ``report`` in the user's reading worklist
+    (:func:`review_queue` order), whether or not ``report`` is still in it: once a report is
+    signed it leaves the list, and "next" is the one that followed it."""
+    queue = review_queue(user=user).exclude(pk=report.pk)
+    flag, created = report.flag_for_review, report.created_at
+    later = Q(flag_for_review=flag) & (
+        Q(created_at__gt=created) | Q(created_at=created, pk__gt=report.pk)
+    )
+    earlier = Q(flag_for_review=flag) & (
+        Q(created_at__lt=created) | Q(created_at=created, pk__lt=report.pk)
+    )
+    if flag:
+        later |= Q(flag_for_review=False)
+    else:
+        earlier |= Q(flag_for_review=True)
+    after = queue.filter(later).values_list("study_id", flat=True).first()
+    before = queue.filter(earlier).reverse().values_list("study_id", flat=True).first()
+    return before, after
 
 
 def upload_tags(*, file: Any) -> dict[str, Any]:

@@ -289,6 +289,9 @@ def run_assessment(*, study_id: int, get_models: Callable[[], Any] | None = None
     with transaction.atomic():
         fields = _report_fields(assessment)
         fields["chart"] = _replace_file(f"reports/{study.pk}/chart.png", chart)
+        fields["radiograph"] = _replace_file(
+            f"reports/{study.pk}/radiograph.png", _png(radiograph.preview())
+        )
         fields["overlay"] = (
             _replace_file(f"reports/{study.pk}/overlay.png", _png(result.overlay))
             if result.overlay is not None
@@ -313,9 +316,11 @@ def review_sign(
     "endtoend"), or correct the bone age giving the reason.
 
     Nothing is signed that the reviewer did not see: no mean of the two estimates, no estimate
-    chosen for them. The reviewer must belong to the study's institution (superusers excepted);
-    a signed report is not signed again (``AlreadySigned``). Every change is kept in the
-    review's history (django-simple-history).
+    chosen for them. The reviewer must belong to the study's institution (superusers excepted).
+    A signature is immutable: a signed report changes only by a new review that gives its reason
+    (a correction, or the other estimate accepted), kept beside the earlier ones and becoming the
+    reading of record; signing it again without a reason is ``AlreadySigned``, which is also what
+    the second of two reviewers signing the same report at once gets.
     """
     if not reviewer.is_superuser and _institution_of(reviewer) != report.study.institution:
         raise PermissionDenied("the reviewer belongs to another institution")
@@ -342,8 +347,13 @@ def review_sign(
         decision, bone_age = Review.Decision.CORRECTED, float(corrected_age_months)
     with transaction.atomic():
         locked = Report.objects.select_for_update().get(pk=report.pk)
-        if Review.objects.filter(report=locked).exists():
-            raise AlreadySigned("This report has already been signed.")
+        earlier = Review.objects.filter(report=locked).select_related("reviewer").last()
+        if earlier is not None and not reason:
+            raise AlreadySigned(
+                f"This report was already signed by {earlier.reviewer} on "
+                f"{earlier.signed_at:%Y-%m-%d %H:%M}. To change it, sign a correction with its "
+                "reason; the earlier signature is kept."
+            )
         return Review.objects.create(
             report=locked,
             reviewer=reviewer,

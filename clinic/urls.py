@@ -19,6 +19,9 @@ urlpatterns = [
     path("studies/<int:study_id>/status/", views.study_status, name="study-status"),
     path("studies/<int:study_id>/review/", views.study_review, name="study-review"),
     path("studies/<int:study_id>/files/<str:kind>/", views.study_file, name="study-file"),
+    path("reading/", views.worklist, name="worklist"),
+    path("reading/<int:study_id>/", views.reading, name="reading"),
+    path("reading/<int:study_id>/sign/", views.reading_sign, name="reading-sign"),
     path("admin/", admin.site.urls),
     path("api/", include("clinic.api.urls")),
 ]

@@ -112,6 +112,13 @@ def study_status(request: HttpRequest, study_id: int) -> JsonResponse:
 @require_POST
 def study_review(request: HttpRequest, study_id: int) -> HttpResponse:
     study = selectors.study_get(user=request.user, study_id=study_id)
+    _sign(request, study)
+    return redirect("study-report", study_id=study.pk)
+
+
+def _sign(request: HttpRequest, study: Study) -> bool:
+    """Sign ``study``'s report from the posted review form; the outcome, or why it was refused,
+    becomes a message on the next page."""
     form = ReviewForm(request.POST)
     if not hasattr(study, "report"):
         messages.error(request, "This study has no report to sign yet.")
@@ -119,17 +126,66 @@ def study_review(request: HttpRequest, study_id: int) -> HttpResponse:
         messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
     else:
         try:
-            services.review_sign(
+            review = services.review_sign(
                 report=study.report,
                 reviewer=request.user,
                 accept=form.cleaned_data["accept"] or None,
                 corrected_age_months=form.cleaned_data["corrected_age_months"],
                 reason=form.cleaned_data["reason"],
             )
-            messages.success(request, "Report signed.")
         except BoneAgeError as error:
             messages.error(request, str(error))
-    return redirect("study-report", study_id=study.pk)
+        else:
+            messages.success(
+                request,
+                f"Study #{study.pk} signed: {review.get_decision_display()}, "
+                f"bone age {review.bone_age_months:.1f} months.",
+            )
+            return True
+    return False
+
+
+@login_required
+def worklist(request: HttpRequest) -> HttpResponse:
+    """The reading worklist: finished, unsigned reports, flagged ones first, then oldest."""
+    queue = selectors.review_queue(user=request.user)
+    return render(request, "clinic/worklist.html", {"reports": queue[:200], "count": queue.count()})
+
+
+@login_required
+def reading(request: HttpRequest, study_id: int) -> HttpResponse:
+    """One study read for sign-off: the film and the overlay, both estimates, checks, chart."""
+    study = selectors.study_get(user=request.user, study_id=study_id)
+    report = getattr(study, "report", None)
+    if report is None:
+        messages.info(request, f"Study #{study.pk} has no report to read yet.")
+        return redirect("study-report", study_id=study.pk)
+    previous, following = selectors.worklist_neighbours(user=request.user, report=report)
+    context = {
+        "study": study,
+        "report": report,
+        "assessment": report.assessment,
+        "review_form": ReviewForm(),
+        "signed_reading": selectors.signed_reading(report),
+        "previous": previous,
+        "next": following,
+    }
+    return render(request, "clinic/reading.html", context)
+
+
+@login_required
+@require_POST
+def reading_sign(request: HttpRequest, study_id: int) -> HttpResponse:
+    """Sign from the reading page; "sign and next" goes on to the next study of the worklist,
+    or back to the worklist when it is empty. A refused signature stays on this study."""
+    study = selectors.study_get(user=request.user, study_id=study_id)
+    if not _sign(request, study) or request.POST.get("then") != "next":
+        return redirect("reading", study_id=study.pk)
+    _, following = selectors.worklist_neighbours(user=request.user, report=study.report)
+    if following is None:
+        messages.info(request, "The worklist is done: no study is waiting for review.")
+        return redirect("worklist")
+    return redirect("reading", study_id=following)
 
 
 @login_required

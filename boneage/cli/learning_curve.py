@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -128,12 +129,17 @@ def _run_real(args: argparse.Namespace) -> int:
         )
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    hands = measured_hands(args.cache, args.unet, args.out / "hands.jsonl")
     config = RealCurveConfig(
         sizes=args.sizes,
         seeds=args.seeds,
         n_calibration=args.calibration or 600,
         methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
+    )
+    # Measuring every cached film takes minutes; only the multi-step rows read the measurements.
+    hands = (
+        measured_hands(args.cache, args.unet, args.out / "hands.jsonl")
+        if "multistep-fitted" in config.methods
+        else []
     )
     table = args.out / "learning_curve.json"
     rows = read_table(table) if table.is_file() else []
@@ -142,7 +148,14 @@ def _run_real(args: argparse.Namespace) -> int:
 
     for row in real_curve(config, args.cache, hands, args.out, done=rows):
         rows.append(row)
-        write_table(rows, config, args.out, dataset=str(folder.name), method=method.__doc__)
+        # The table gathers the rows of every run into it, so its settings name them all.
+        gathered = replace(
+            config,
+            sizes=tuple(sorted({r.n_train for r in rows})),
+            seeds=tuple(sorted({r.seed for r in rows})),
+            methods=tuple(dict.fromkeys(r.method for r in rows)),
+        )
+        write_table(rows, gathered, args.out, dataset=str(folder.name), method=method.__doc__)
         plot(rows, args.out / "learning_curve.png", title=title, xlabel="age-labelled hands")
         print(
             f"{row.method:18s} n={row.n_train:<5d} seed={row.seed} MAE {row.mae_months:6.2f} mo "

@@ -186,7 +186,21 @@ class StudyOutput(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
     urls = UrlsOutput(source="*")
     report = AssessmentField(source="report.assessment", allow_null=True)
-    review = ReviewOutput(source="report.review", allow_null=True)
+    review = ReviewOutput(
+        source="report.review",
+        allow_null=True,
+        help_text="The signature of record: the latest one; null before sign-off.",
+    )
+    signatures = serializers.SerializerMethodField(
+        help_text="Every signature, oldest first: a correction after sign-off is a new one, "
+        "and the earlier ones are kept."
+    )
+
+    @extend_schema_field(ReviewOutput(many=True))
+    def get_signatures(self, study: Study) -> list[dict[str, Any]]:
+        report = getattr(study, "report", None)
+        reviews = report.reviews.all() if report is not None else []
+        return ReviewOutput(reviews, many=True, context=self.context).data
 
 
 class StudyPagination(LimitOffsetPagination):

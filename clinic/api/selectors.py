@@ -63,7 +63,11 @@ def study_api_list(
     ``created_after`` is inclusive, ``created_before`` exclusive, so consecutive windows neither
     overlap nor miss a study.
     """
-    studies = studies_visible_to(user).select_related("report", "report__review__reviewer")
+    studies = (
+        studies_visible_to(user)
+        .select_related("report")
+        .prefetch_related("report__reviews__reviewer")
+    )
     if status:
         studies = studies.filter(status=status)
     hashed = identifier_hmac(accession_number)

@@ -15,6 +15,7 @@ from boneage.notes import (
     error_sentence,
     multistep_note,
     other_method_sentence,
+    summary_note,
     training_sentence,
     validation_sentence,
 )
@@ -155,3 +156,21 @@ def test_real_training_is_named_and_the_age_band_error_quoted():
     assert band_sentence(real, 200.0) is None
     assert band_sentence(real, None) is None
     assert validation_sentence([real]) is None
+
+
+def test_the_summary_is_one_sentence_of_data_size_and_error(cards):
+    real = {
+        k: replace(c, training_data=TrainingData(kind="rsna-2017-train", size=9488))
+        for k, c in cards.items()
+    }
+    assert summary_note("endtoend", real) == (
+        "Trained on 9,488 real RSNA 2017 training radiographs; typical error at that size "
+        "14 months."
+    )
+    assert summary_note("multistep", cards) == (
+        "Table fitted on 400 synthetic phantoms; typical error at that size 12 months; "
+        "not validated on real radiographs."
+    )
+    no_figures = replace(real["regression"], held_out=HeldOut(kind="x", size=0))
+    unmeasured = {**real, "regression": no_figures}
+    assert "error" not in summary_note("endtoend", unmeasured)

@@ -50,10 +50,25 @@ def test_a_correction_keeps_its_reason_and_value(done_study, user):
     assert (review.decision, review.bone_age_months, review.reason) == ("corrected", 100, "carpals")
 
 
-def test_a_report_is_signed_only_once(done_study, user):
+def test_a_signed_report_is_not_signed_again_without_a_reason(done_study, user):
+    """Also what the second of two reviewers signing one report at once gets."""
     services.review_sign(report=done_study.report, reviewer=user, accept="multistep")
-    with pytest.raises(AlreadySigned):
-        services.review_sign(report=done_study.report, reviewer=user, accept="multistep")
+    with pytest.raises(AlreadySigned, match="already signed by .* sign a correction"):
+        services.review_sign(report=done_study.report, reviewer=user, accept="endtoend")
+    assert done_study.report.reviews.count() == 1
+
+
+def test_a_later_correction_is_a_new_signature_and_the_first_is_kept(done_study, user):
+    report = done_study.report
+    first = services.review_sign(report=report, reviewer=user, accept="multistep")
+    later = services.review_sign(
+        report=report, reviewer=user, corrected_age_months=90, reason="fused radius missed"
+    )
+    report.refresh_from_db()
+    assert list(report.reviews.all()) == [first, later]
+    assert report.review == later and report.is_signed
+    first.refresh_from_db()
+    assert (first.decision, first.accepted_method) == ("accepted", "multistep")
 
 
 def test_a_reviewer_of_another_institution_cannot_sign(done_study, other_user):

@@ -1,5 +1,6 @@
-// Two small behaviours: the upload page's drop zone (with DICOM tags read back for confirmation)
-// and the polling that turns a queued report into a finished one without a manual reload.
+// Small behaviours: the upload page's drop zone (with DICOM tags read back for confirmation),
+// the polling that turns a queued report into a finished one without a manual reload, and the
+// reading page's zoomable images and keyboard shortcuts.
 "use strict";
 
 function setupUpload(form) {
@@ -66,7 +67,72 @@ function pollStudy(panel) {
   setTimeout(tick, 1500);
 }
 
+function setupZoom(figure) {
+  // Scroll or +/- zooms about the pointer (or the centre), dragging moves, 0 resets.
+  const image = figure.querySelector("img");
+  if (!image) return;
+  let scale = 1, x = 0, y = 0, drag = null;
+  const apply = () => {
+    figure.classList.toggle("zoomed", scale > 1);
+    image.style.transform = `translate(${x}px, ${y}px) scale(${scale})`;
+  };
+  const zoom = (factor, cx, cy) => {
+    const next = Math.min(8, Math.max(1, scale * factor));
+    x = cx - (cx - x) * (next / scale);
+    y = cy - (cy - y) * (next / scale);
+    scale = next;
+    if (scale === 1) { x = 0; y = 0; }
+    apply();
+  };
+  figure.zoomBy = (factor) => zoom(factor, image.clientWidth / 2, image.clientHeight / 2);
+  figure.zoomReset = () => { scale = 1; x = 0; y = 0; apply(); };
+  image.style.transformOrigin = "0 0";
+  figure.addEventListener("wheel", (event) => {
+    event.preventDefault();
+    const box = image.parentElement.getBoundingClientRect();
+    zoom(event.deltaY < 0 ? 1.25 : 0.8, event.clientX - box.left, event.clientY - box.top);
+  }, { passive: false });
+  image.addEventListener("pointerdown", (event) => {
+    drag = { px: event.clientX - x, py: event.clientY - y };
+    image.setPointerCapture(event.pointerId);
+  });
+  image.addEventListener("pointermove", (event) => {
+    if (!drag || scale === 1) return;
+    x = event.clientX - drag.px;
+    y = event.clientY - drag.py;
+    apply();
+  });
+  image.addEventListener("pointerup", () => { drag = null; });
+  image.addEventListener("dblclick", figure.zoomReset);
+}
+
+function setupReadingKeys() {
+  // One key per action, ignored while typing in a field: 1/2 sign an estimate (and go on),
+  // c puts the cursor in the correction, n/p move along the worklist, +/-/0 zoom both images.
+  const figures = Array.from(document.querySelectorAll("figure.zoom"));
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest("input, textarea, select")) return;
+    const target = document.querySelector(`[data-key="${event.key}"]`);
+    if (target) {
+      event.preventDefault();
+      target.click();
+    } else if (event.key === "c") {
+      event.preventDefault();
+      document.getElementById("id_corrected_age_months").focus();
+    } else if (event.key === "+" || event.key === "=") {
+      figures.forEach((figure) => figure.zoomBy && figure.zoomBy(1.25));
+    } else if (event.key === "-") {
+      figures.forEach((figure) => figure.zoomBy && figure.zoomBy(0.8));
+    } else if (event.key === "0") {
+      figures.forEach((figure) => figure.zoomReset && figure.zoomReset());
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("figure.zoom").forEach(setupZoom);
+  if (document.getElementById("reading-form")) setupReadingKeys();
   const form = document.getElementById("upload-form");
   if (form) setupUpload(form);
   const panel = document.querySelector("[data-poll-url]");

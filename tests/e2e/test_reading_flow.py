@@ -1,0 +1,102 @@
+"""A radiologist reads the worklist in the browser: the flagged study first, the film and the
+overlay zoomed with the keyboard, one estimate signed with a key ("sign and next"), a correction
+with its reason, and the worklist emptied. Screenshots go to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.clinic.conftest import phantom_png_bytes
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ASSESS_TIMEOUT_S = 300
+
+
+def _assessed_studies(user, count: int) -> list:
+    """``count`` phantom studies queued through the service and assessed by the real worker."""
+    from clinic import services
+    from clinic.models import Study
+
+    studies = [
+        services.study_create(
+            user=user,
+            file=SimpleUploadedFile(
+                f"hand-{i}.png", phantom_png_bytes(seed=20 + i, age_months=60.0 + 40 * i)
+            ),
+            sex="F",
+            chronological_age_months=60.0 + 40 * i,
+            patient_name=f"Test^Child{i}",
+            patient_id=f"MRN-{i}",
+        )
+        for i in range(count)
+    ]
+    deadline = time.monotonic() + ASSESS_TIMEOUT_S
+    while Study.objects.filter(pk__in=[s.pk for s in studies], status="done").count() < count:
+        failed = Study.objects.filter(pk__in=[s.pk for s in studies], status="failed").first()
+        assert failed is None, failed.failure_reason
+        assert time.monotonic() < deadline, "the worker did not assess the studies in time"
+        time.sleep(1)
+    return [Study.objects.select_related("report").get(pk=s.pk) for s in studies]
+
+
+def test_read_sign_and_next_from_the_worklist(live_server, worker, chromium, clinician):
+    from clinic.models import Report
+
+    anna = clinician["anna"]
+    first, second, third = _assessed_studies(anna, 3)
+    # the third needs a reader whatever the models say: flag it, as a disagreement would
+    Report.objects.filter(study=third).update(flag_for_review=True)
+
+    page = chromium.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "anna")
+    page.fill("#id_password", "pw")
+    page.click("button[type=submit]")
+
+    page.goto(f"{live_server.url}/reading/")
+    rows = page.locator("table.worklist tbody tr")
+    assert rows.count() == 3
+    assert rows.nth(0).inner_text().startswith(f"#{third.pk}")  # flagged first
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "worklist.png"))
+
+    # action 1: open the first study
+    rows.nth(0).locator("a").click()
+    page.wait_for_url(f"{live_server.url}/reading/{third.pk}/")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("figure.zoom img").count() == 2  # the film and the overlay
+    page.keyboard.press("+")
+    page.keyboard.press("+")
+    assert "scale(1.5625)" in page.locator("figure.zoom img").first.get_attribute("style")
+    page.screenshot(path=str(SCREENSHOTS / "reading.png"), full_page=True)
+    page.keyboard.press("0")
+    assert "scale(1)" in page.locator("figure.zoom img").first.get_attribute("style")
+
+    # action 2: one key signs the end-to-end estimate as shown and opens the next study
+    page.keyboard.press("2")
+    page.wait_for_url(f"{live_server.url}/reading/{first.pk}/")
+    assert f"Study #{third.pk} signed" in page.inner_text(".message")
+
+    # a correction: c puts the cursor in the value; the reason is required and kept
+    page.keyboard.press("c")
+    page.keyboard.type("75")
+    page.fill("#id_reason", "carpal bones read by hand")
+    page.click("text=Sign the correction and go on")
+    page.wait_for_url(f"{live_server.url}/reading/{second.pk}/")
+
+    page.keyboard.press("1")
+    page.wait_for_url(f"{live_server.url}/reading/")
+    assert "no study is waiting" in page.inner_text("main")
+
+    reviews = {r.report.study_id: r for r in anna.reviews.select_related("report")}
+    assert reviews[third.pk].accepted_method == "endtoend"
+    assert (reviews[first.pk].decision, reviews[first.pk].bone_age_months) == ("corrected", 75)
+    assert reviews[first.pk].reason == "carpal bones read by hand"
+    assert reviews[second.pk].accepted_method == "multistep"
