@@ -14,12 +14,13 @@ from django.contrib import admin
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from clinic import selectors, services
 from clinic.identifiers import identifier_hmac
 from clinic.models import Institution, Membership, Report, Review, Study
+from clinic.templatetags.clinic_format import years_months
 
 
 class ReviewQueue(Report):
@@ -89,6 +90,10 @@ class IdentifierSearchMixin:
         return matches, False
 
 
+def _estimate(months: float | None) -> str:
+    return "no estimate" if months is None else f"{years_months(months)} ({months:.1f} months)"
+
+
 @admin.register(Institution)
 class InstitutionAdmin(admin.ModelAdmin):
     list_display = ["name", "patient_id_system", "accession_system", "created_at"]
@@ -101,9 +106,16 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["institution"]
 
 
+def _report_link(study_id: int) -> str:
+    """The clinician's report page of a study (radiograph, overlay, chart, both estimates)."""
+    url = reverse("study-report", args=[study_id])
+    return format_html('<a href="{}">study #{}</a>', url, study_id)
+
+
 @admin.register(Study)
 class StudyAdmin(IdentifierSearchMixin, admin.ModelAdmin):
-    list_display = ["id", "institution", "status", "sex", "chronological_age_months", "created_at"]
+    list_display = ["study", "patient", "accession_number", "institution", "status", "sex",
+                    "chronological_age", "created_at"]  # fmt: skip
     list_filter = [
         "status",
         ReviewStateFilter,
@@ -115,8 +127,40 @@ class StudyAdmin(IdentifierSearchMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     search_fields = ["id"]
     search_help_text = "Study number, patient ID or accession number (exact)."
-    readonly_fields = [f.name for f in Study._meta.fields]
+    # The stored files are served only through the clinic's scoped views (a storage URL would
+    # bypass the institution check), and the identifier HMACs are an index, not for reading.
+    fields = readonly_fields = [
+        "study", "files", "institution", "uploaded_by", "original_name", "source_format",
+        "patient_name", "patient_id", "accession_number", "study_instance_uid", "sex",
+        "birth_date", "exam_date", "chronological_age", "status", "failure_reason",
+        "idempotency_key", "created_at", "started_at", "finished_at",
+    ]  # fmt: skip
     actions = ["export_csv"]
+
+    @admin.display(description="study", ordering="pk")
+    def study(self, study: Study) -> str:
+        return _report_link(study.pk)
+
+    @admin.display(description="patient", ordering="patient_name")
+    def patient(self, study: Study) -> str:
+        if study.patient_id:
+            return f"{study.patient_name or '—'} ({study.patient_id})"
+        return study.patient_name or "—"
+
+    @admin.display(description="chronological age", ordering="chronological_age_months")
+    def chronological_age(self, study: Study) -> str:
+        return years_months(study.chronological_age_months)
+
+    @admin.display(description="files")
+    def files(self, study: Study) -> str:
+        links = [("original", "original file")]
+        report = getattr(study, "report", None)
+        links += [(kind, kind) for kind in ("overlay", "chart") if report and getattr(report, kind)]
+        return format_html_join(
+            " · ",
+            '<a href="{}">{}</a>',
+            ((reverse("study-file", args=[study.pk, kind]), words) for kind, words in links),
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Study]:
         return _scoped(request, super().get_queryset(request).select_related("institution"))
@@ -149,31 +193,40 @@ class StudyAdmin(IdentifierSearchMixin, admin.ModelAdmin):
 
 class ReportAdminBase(IdentifierSearchMixin, SimpleHistoryAdmin):
     identifier_prefix = "study__"
-    list_display = ["study", "multistep_age_months", "endtoend_age_months", "agree",
-                    "flag_for_review", "category", "is_signed", "created_at"]  # fmt: skip
+    list_display = ["report_page", "multistep", "endtoend", "agree", "flag_for_review",
+                    "category", "is_signed", "created_at"]  # fmt: skip
     list_filter = [ReviewStateFilter, "agree", "flag_for_review", "category", "created_at",
                    "study__institution"]  # fmt: skip
     search_fields = ["study__id"]
     search_help_text = "Study number, patient ID or accession number (exact)."
     fields = readonly_fields = [
         "report_page",
-        "study",
-        "multistep_age_months",
-        "endtoend_age_months",
+        "multistep",
+        "endtoend",
         "agree",
         "flag_for_review",
         "category",
-        "model_versions",
+        "models",
         "created_at",
     ]
     actions = ["export_csv"]
 
-    @admin.display(description="report")
+    @admin.display(description="report", ordering="study_id")
     def report_page(self, report: Report) -> str:
-        """The clinician's report page (radiograph, overlay, chart, both estimates), not the
-        assessment's JSON."""
-        url = reverse("study-report", args=[report.study_id])
-        return format_html('<a href="{}">open the report of study #{}</a>', url, report.study_id)
+        """The clinician's report page, not the assessment's JSON."""
+        return _report_link(report.study_id)
+
+    @admin.display(description="multi-step estimate", ordering="multistep_age_months")
+    def multistep(self, report: Report) -> str:
+        return _estimate(report.multistep_age_months)
+
+    @admin.display(description="end-to-end estimate", ordering="endtoend_age_months")
+    def endtoend(self, report: Report) -> str:
+        return _estimate(report.endtoend_age_months)
+
+    @admin.display(description="models")
+    def models(self, report: Report) -> str:
+        return ", ".join(f"{role}: {ident}" for role, ident in report.model_versions.items())
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
         studies = _scoped(request, Study.objects.all())

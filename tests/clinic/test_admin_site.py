@@ -99,3 +99,26 @@ def test_a_report_in_the_admin_links_its_page_and_a_signed_review_cannot_be_dele
     review = Review.objects.get()
     admin_browser.post(reverse("admin:clinic_review_delete", args=[review.pk]), {"post": "yes"})
     assert Review.objects.filter(pk=review.pk).exists()
+
+
+def test_admin_pages_read_in_words_and_every_link_on_them_works(admin_browser, two_reports):
+    """Columns in words (no raw field names, no JSON dumps) and links that do not 404."""
+    import re
+
+    calm, _ = two_reports
+    pages = [
+        reverse("admin:clinic_study_changelist"),
+        reverse("admin:clinic_study_change", args=[calm.study_id]),
+        reverse("admin:clinic_report_changelist"),
+        reverse("admin:clinic_report_change", args=[calm.pk]),
+    ]
+    for url in pages:
+        page = admin_browser.get(url).content.decode()
+        assert "Multistep age months" not in page and '{"' not in page
+        links = set(re.findall(r'href="(/(?:studies|reading)/[^"]+)"', page))
+        assert links, url
+        for link in links:
+            assert admin_browser.get(link).status_code == 200, (url, link)
+    study_page = admin_browser.get(pages[1]).content.decode()
+    assert "original file" in study_page and "hmac" not in study_page.lower()
+    assert "10 y 0 mo (120.0 months)" in admin_browser.get(pages[2]).content.decode()
