@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python bench/bench_phantom.py
 	$(BIN)/python bench/bench_multistep.py
 	$(BIN)/python bench/bench_assess.py
+	$(BIN)/python bench/bench_startup.py
 
 train-demo: install
 	$(BIN)/boneage train-demo
