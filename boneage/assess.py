@@ -1,7 +1,7 @@
 """The one entry point: a radiograph in, both estimates with their evidence out.
 
 The CLI (`boneage assess`), the Celery worker and the REST API all call :func:`assess` and store
-or print :meth:`Assessment.to_dict`, the stable JSON contract of ``docs/architecture.md``.
+or print :meth:`Assessment.to_dict`, the typed contract of :mod:`boneage.contract`.
 
 Order of work: sex and chronological age are settled (an argument wins over a DICOM tag, and a
 conflict is stated); quality checks correct what they can and say so, or reject; the shared
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from boneage.chronological import compare
+from boneage.contract import SCHEMA_VERSION, AssessmentRecord
 from boneage.errors import InputError, MissingSex
 from boneage.multistep import run_landmark_multistep, run_multistep
 from boneage.notes import compare_estimates, endtoend_note, multistep_note, summary_note
@@ -26,37 +27,18 @@ from boneage.quality import check_quality
 from boneage.radiograph import Radiograph
 from boneage.registry import ModelBundle
 
-SCHEMA_VERSION = 1
-
 
 @dataclass(frozen=True)
 class Assessment:
-    """Everything one assessment found. ``overlay`` (RGB uint8, the segmented bones with their
-    labels) travels beside the JSON, not in it."""
+    """Everything one assessment found: the typed contract (:mod:`boneage.contract`) and the
+    overlay (RGB uint8, what the multi-step path found), which travels beside the JSON."""
 
-    input: dict[str, Any]
-    multistep: dict[str, Any]
-    endtoend: dict[str, Any]
-    agreement: dict[str, Any]
-    quality: dict[str, Any]
-    models: dict[str, Any]
-    chronological: dict[str, Any] | None = None
+    record: AssessmentRecord
     overlay: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The assessment contract (``boneage assess --json``)."""
-        result: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
-            "input": self.input,
-            "multistep": self.multistep,
-            "endtoend": self.endtoend,
-            "agreement": self.agreement,
-            "quality": self.quality,
-            "models": self.models,
-        }
-        if self.chronological is not None:
-            result["chronological"] = self.chronological
-        return result
+        """The assessment contract as JSON (``boneage assess --json``)."""
+        return self.record.to_json()
 
 
 def assess(
@@ -152,8 +134,9 @@ def assess(
         endtoend["note"] = endtoend_note(models.cards, agreement, endtoend["age_months"])
         endtoend["note_summary"] = summary_note("endtoend", models.cards)
 
-    return Assessment(
-        input={
+    record = {
+        "schema_version": SCHEMA_VERSION,
+        "input": {
             "sex": sex,
             "sex_source": sex_source,
             "source_format": radiograph.source_format,
@@ -163,14 +146,16 @@ def assess(
             "laterality": quality.laterality,
             "chronological_age_months": age,
         },
-        multistep=multistep,
-        endtoend=endtoend,
-        agreement=agreement.to_dict(),
-        quality={"checks": checks, "corrections": corrections, "rejected": quality.rejected},
-        models={kind: card.summary() for kind, card in models.cards.items()},
-        chronological=_chronological(age, sex, multistep, endtoend, models) if age else None,
-        overlay=overlay,
-    )
+        "multistep": multistep,
+        "endtoend": endtoend,
+        "agreement": agreement.to_dict(),
+        "quality": {"checks": checks, "corrections": corrections, "rejected": quality.rejected},
+        "models": {kind: card.summary() for kind, card in models.cards.items()},
+    }
+    if age:
+        record["chronological"] = _chronological(age, sex, multistep, endtoend, models)
+    # Validated here, where it is made: a drifted field fails in the engine's own tests.
+    return Assessment(record=AssessmentRecord.model_validate(record), overlay=overlay)
 
 
 def _settle_sex(given: str | None, tagged: str | None) -> tuple[str, str, dict[str, Any] | None]:
@@ -207,7 +192,7 @@ def _chronological(
     multistep: dict[str, Any],
     endtoend: dict[str, Any],
     models: ModelBundle,
-) -> dict[str, Any] | None:
+) -> dict[str, Any]:
     """Each estimate against the chronological age; the top-level figures use the estimate
     whose model measured the smaller held-out error, and say which."""
     by_method = {

@@ -1,14 +1,13 @@
 """The report chart: bone age against chronological age, with the normal band.
 
-Drawn from the assessment dictionary alone (the JSON contract), so that the web app, the API and
-a notebook all draw the same picture from a stored report. The band is ±2 SD of skeletal age
+Drawn from the assessment record alone (:mod:`boneage.contract`), so that the web app, the API
+and a notebook all draw the same picture from a stored report. The band is ±2 SD of skeletal age
 (:mod:`boneage.chronological`) around bone age = chronological age.
 """
 
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import matplotlib
 
@@ -17,31 +16,32 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from boneage.chronological import SDS_LIMIT, bone_age_sd_months  # noqa: E402
+from boneage.contract import AssessmentRecord  # noqa: E402
 
 _METHODS = (("multistep", "Multi-step", "#1f6fb2", "o"), ("endtoend", "End-to-end", "#c2571a", "s"))
 
 
-def render_chart(assessment: dict[str, Any], *, dpi: int = 110) -> bytes:
-    """PNG bytes of the chart for one assessment (``Assessment.to_dict()``)."""
-    sex = assessment["input"]["sex"]
-    chronological = assessment.get("chronological")
+def render_chart(assessment: AssessmentRecord, *, dpi: int = 110) -> bytes:
+    """PNG bytes of the chart for one assessment."""
+    sex = assessment.input.sex
+    chronological = assessment.chronological
     years = np.linspace(0, 18, 200)
     band = SDS_LIMIT * bone_age_sd_months(years * 12, sex) / 12
 
     figure, axes = plt.subplots(figsize=(5.2, 4.2), dpi=dpi)
     axes.fill_between(years, years - band, years + band, color="#d9e6f2", label="normal (±2 SD)")
     axes.plot(years, years, color="#6b7b8c", linewidth=1, label="bone age = age")
-    estimates = [
-        (key, label, color, marker)
+    estimates = assessment.estimates()
+    answered = [
+        (estimates[key], label, color, marker)
         for key, label, color, marker in _METHODS
-        if "age_months" in (assessment.get(key) or {})
+        if estimates[key].age_months is not None and estimates[key].interval_months is not None
     ]
-    for offset, (key, label, color, marker) in enumerate(estimates):
-        estimate = assessment[key]
-        low, high = (value / 12 for value in estimate["interval_months"])
-        age = estimate["age_months"] / 12
+    for offset, (estimate, label, color, marker) in enumerate(answered):
+        low, high = (value / 12 for value in estimate.interval_months)
+        age = estimate.age_months / 12
         if chronological:
-            x = chronological["age_months"] / 12 + (offset - 0.5) * 0.15
+            x = chronological.age_months / 12 + (offset - 0.5) * 0.15
             axes.errorbar(
                 x,
                 age,

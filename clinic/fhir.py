@@ -18,8 +18,8 @@ versions. Codes:
   (v3 ObservationInterpretation L / N / H).
 - A path that gave no estimate is an Observation with ``dataAbsentReason`` and the reason.
 
-Everything here is a pure function of the assessment dictionary (``Assessment.to_dict()``, see
-docs/architecture.md) and of a few study facts, so a stored report always renders the same.
+Everything here is a pure function of the assessment (the engine's typed record,
+:mod:`boneage.contract`) and of a few study facts, so a stored report always renders the same.
 """
 
 from __future__ import annotations
@@ -27,12 +27,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from boneage.chronological import SDS_LIMIT, bone_age_sd_months, compare
+from clinic import engine
+
+if TYPE_CHECKING:
+    from boneage.contract import AssessmentRecord, Estimate
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -118,7 +121,7 @@ class ReportContext:
     sign_off: SignOff | None = None
 
 
-def diagnostic_report(assessment: Mapping[str, Any], context: ReportContext) -> DiagnosticReport:
+def diagnostic_report(assessment: AssessmentRecord, context: ReportContext) -> DiagnosticReport:
     """Build and validate the DiagnosticReport; ``.model_dump_json()`` gives the wire form."""
     status = "final" if context.sign_off else "preliminary"
     contained: list[dict[str, Any]] = []
@@ -127,8 +130,6 @@ def diagnostic_report(assessment: Mapping[str, Any], context: ReportContext) -> 
         contained.append(_reviewed_observation(assessment, context, context.sign_off))
         results.append({"reference": "#reviewed", "display": "Reviewed bone age"})
     for path in _PATHS:
-        if path not in assessment:
-            continue
         contained.extend(_observation_and_device(path, assessment, context, status))
         results.append({"reference": f"#{path}", "display": _PATHS[path][0]})
     report: dict[str, Any] = {
@@ -159,28 +160,29 @@ def diagnostic_report(assessment: Mapping[str, Any], context: ReportContext) -> 
     return DiagnosticReport.model_validate(report)
 
 
-def conclusion(assessment: Mapping[str, Any], context: ReportContext) -> str:
+def conclusion(assessment: AssessmentRecord, context: ReportContext) -> str:
     """The report's conclusion in words: both estimates, their agreement, the reviewer's comment."""
     sentences = []
+    estimates = assessment.estimates()
     for path, (label, _method) in _PATHS.items():
-        estimate = assessment.get(path) or {}
-        if "age_months" in estimate:
-            low, high = estimate["interval_months"]
+        estimate = estimates[path]
+        if estimate.age_months is not None and estimate.interval_months is not None:
+            low, high = estimate.interval_months
             sentences.append(
-                f"{label}: {estimate['age_months']:.1f} months (interval {low:.1f}–{high:.1f})."
+                f"{label}: {estimate.age_months:.1f} months (interval {low:.1f}–{high:.1f})."
             )
-        elif "rejected" in estimate:
-            sentences.append(f"{label}: no estimate ({estimate['rejected']}).")
-    agreement = assessment.get("agreement") or {}
-    if agreement.get("reason"):
-        sentences.append(str(agreement["reason"]))
-    if agreement.get("flag_for_review"):
+        elif estimate.rejected is not None:
+            sentences.append(f"{label}: no estimate ({estimate.rejected}).")
+    agreement = assessment.agreement
+    if agreement.reason:
+        sentences.append(agreement.reason)
+    if agreement.flag_for_review:
         sentences.append("Flagged for review.")
-    chronological = assessment.get("chronological")
-    if chronological and "category" in chronological and not context.sign_off:
+    chronological = assessment.chronological
+    if chronological and chronological.category and not context.sign_off:
         sentences.append(
-            f"Chronological age {chronological['age_months']:.1f} months: "
-            f"{chronological['category']} (SDS {chronological['sds']:+.2f})."
+            f"Chronological age {chronological.age_months:.1f} months: "
+            f"{chronological.category} (SDS {chronological.sds:+.2f})."
         )
     sign_off = context.sign_off
     if sign_off:
@@ -192,14 +194,14 @@ def conclusion(assessment: Mapping[str, Any], context: ReportContext) -> str:
         category = signed_category(assessment, sign_off)
         if category and chronological:
             sentences.append(
-                f"Chronological age {chronological['age_months']:.1f} months: the signed bone "
+                f"Chronological age {chronological.age_months:.1f} months: the signed bone "
                 f"age reads {category}."
             )
     return " ".join(sentences)
 
 
 def _reviewed_observation(
-    assessment: Mapping[str, Any], context: ReportContext, sign_off: SignOff
+    assessment: AssessmentRecord, context: ReportContext, sign_off: SignOff
 ) -> dict[str, Any]:
     """The bone age the clinician signed: the result a receiving system should file."""
     observation: dict[str, Any] = {
@@ -212,7 +214,7 @@ def _reviewed_observation(
         "performer": [{"display": sign_off.reviewer}],
         "valueQuantity": _months(sign_off.bone_age_months),
         "method": {"text": f"Clinician review of the automated estimates: {sign_off.decision}"},
-        "derivedFrom": [{"reference": f"#{path}"} for path in _PATHS if path in assessment],
+        "derivedFrom": [{"reference": f"#{path}"} for path in _PATHS],
         **_reference_range(assessment, signed_category(assessment, sign_off)),
     }
     if sign_off.reason:
@@ -222,11 +224,11 @@ def _reviewed_observation(
 
 
 def _observation_and_device(
-    path: str, assessment: Mapping[str, Any], context: ReportContext, status: str
+    path: str, assessment: AssessmentRecord, context: ReportContext, status: str
 ) -> list[dict[str, Any]]:
     """The Observation of one estimate and the Device that names its model versions."""
     label, method = _PATHS[path]
-    estimate = assessment[path]
+    estimate: Estimate = assessment.estimates()[path]
     device_id = f"{path}-device"
     observation: dict[str, Any] = {
         "resourceType": "Observation",
@@ -239,9 +241,9 @@ def _observation_and_device(
         "device": {"reference": f"#{device_id}", "display": label},
     }
     _add_study_facts(observation, context)
-    if "age_months" in estimate:
-        low, high = estimate["interval_months"]
-        observation["valueQuantity"] = _months(estimate["age_months"])
+    if estimate.age_months is not None and estimate.interval_months is not None:
+        low, high = estimate.interval_months
+        observation["valueQuantity"] = _months(estimate.age_months)
         observation["component"] = [
             {
                 "code": {"text": "Bone age prediction interval"},
@@ -258,11 +260,11 @@ def _observation_and_device(
                     "display": "Error",
                 }
             ],
-            "text": str(estimate.get("rejected", "no estimate")),
+            "text": estimate.rejected or "no estimate",
         }
-    if estimate.get("note"):
-        observation["note"] = [{"text": str(estimate["note"])}]
-    models = estimate.get("model") or {}
+    if estimate.note:
+        observation["note"] = [{"text": estimate.note}]
+    models = estimate.model
     device = {
         "resourceType": "Device",
         "id": device_id,
@@ -286,39 +288,38 @@ def _add_study_facts(observation: dict[str, Any], context: ReportContext) -> Non
         observation["subject"] = _subject(context)
 
 
-def signed_category(assessment: Mapping[str, Any], sign_off: SignOff) -> str | None:
+def signed_category(assessment: AssessmentRecord, sign_off: SignOff) -> str | None:
     """The category of the signed bone age against the chronological age (None without one):
     once signed, the clinician's value, not the engine's estimate, is what is read."""
-    chronological = assessment.get("chronological")
-    sex = (assessment.get("input") or {}).get("sex")
-    if not chronological or sex not in ("F", "M"):
+    chronological = assessment.chronological
+    if not chronological:
         return None
-    return compare(sign_off.bone_age_months, float(chronological["age_months"]), sex).category
+    sex = assessment.input.sex
+    return engine.compare_ages(sign_off.bone_age_months, chronological.age_months, sex).category
 
 
-def _reference_range(assessment: Mapping[str, Any], category: str | None = None) -> dict[str, Any]:
+def _reference_range(assessment: AssessmentRecord, category: str | None = None) -> dict[str, Any]:
     """Normal band (chronological age ± 2 SD) and the category (``category``, else the
     engine's), when the age is known."""
-    chronological = assessment.get("chronological")
-    sex = (assessment.get("input") or {}).get("sex")
-    if not chronological or sex not in ("F", "M"):
+    chronological = assessment.chronological
+    if not chronological:
         return {}
-    age = float(chronological["age_months"])
-    half_width = SDS_LIMIT * float(bone_age_sd_months(age, sex))
+    age = chronological.age_months
+    low, high, sds_limit = engine.normal_band(age, assessment.input.sex)
     reference_range = {
         "referenceRange": [
             {
-                "low": _months(max(age - half_width, 0.0)),
-                "high": _months(age + half_width),
+                "low": _months(low),
+                "high": _months(high),
                 "age": {"low": _months(age), "high": _months(age)},
                 "text": (
-                    f"Chronological age ± {SDS_LIMIT:g} SD of skeletal age "
+                    f"Chronological age ± {sds_limit:g} SD of skeletal age "
                     "(Greulich & Pyle 1959 standard deviations)"
                 ),
             }
         ]
     }
-    category = category or chronological.get("category")
+    category = category or chronological.category
     if category not in _INTERPRETATION:
         return reference_range  # "not determined": the interval allows no H, N or L flag
     code, display = _INTERPRETATION[category]

@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from clinic import engine
 from clinic.identifiers import identifier_hmac
 from clinic.models import Report, Study
 
@@ -124,9 +125,7 @@ def upload_tags(*, file: Any) -> dict[str, Any]:
     Decodes the file with ``boneage.io.read_radiograph`` (raising its ``InputError``s), so a file
     the tags come back for is also one the upload will accept.
     """
-    from boneage.io import read_radiograph
-
-    radiograph = read_radiograph(file.read())
+    radiograph = engine.read_radiograph(file.read())
     return {
         "source_format": radiograph.source_format,
         "sex": radiograph.sex,
@@ -142,11 +141,9 @@ def signed_reading(report: Report | None) -> dict[str, Any] | None:
     """The signed bone age read against the chronological age (difference, SDS, category), or
     None before sign-off or without a chronological age: once signed, the clinician's value,
     accepted or corrected, is the one read."""
-    from boneage.chronological import compare
-
     review = getattr(report, "review", None) if report is not None else None
     if review is None or report.study.chronological_age_months is None:
         return None
     study = report.study
-    reading = compare(review.bone_age_months, study.chronological_age_months, study.sex)
+    reading = engine.compare_ages(review.bone_age_months, study.chronological_age_months, study.sex)
     return {**reading.to_dict(), "bone_age_months": review.bone_age_months}

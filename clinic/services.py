@@ -7,10 +7,10 @@ styleguide): keyword-only arguments, typed errors, one transaction per change.
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -20,10 +20,9 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image
 
 from boneage.errors import BoneAgeError, MissingSex
-from boneage.radiograph import PatientIdentity
+from clinic import engine
 from clinic.errors import (
     AlreadySigned,
     InvalidStudyData,
@@ -33,6 +32,10 @@ from clinic.errors import (
 )
 from clinic.identifiers import identifier_hmac
 from clinic.models import Report, Review, Study
+
+if TYPE_CHECKING:
+    from boneage.contract import AssessmentRecord
+    from boneage.radiograph import PatientIdentity
 
 _EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "DICOM": "dcm"}
 # Mean Gregorian month (365.25 / 12 days): the unit of every age in the engine's contract.
@@ -69,7 +72,7 @@ def _settle_identity(from_file: PatientIdentity, **given: str) -> PatientIdentit
                 "the right patient's film."
             )
         settled[field] = (value or tagged)[: 128 if field == "patient_name" else 64]
-    return PatientIdentity(**settled)
+    return replace(from_file, **settled)
 
 
 def _check_given_dates(
@@ -144,7 +147,6 @@ def study_create(
     ``idempotency_key`` an earlier study of this user with the same key is returned instead.
     The assessment is enqueued only once the transaction commits.
     """
-    from boneage.io import read_radiograph
     from clinic.tasks import assess_study
 
     institution = _institution_of(user)
@@ -159,7 +161,7 @@ def study_create(
         raise UploadTooLarge(f"The file is larger than the {limit_mib:.0f} MiB limit.")
     file.seek(0)
     data = file.read()
-    radiograph = read_radiograph(data)
+    radiograph = engine.read_radiograph(data)
     sex = sex or radiograph.sex
     if sex not in {"F", "M"}:
         raise MissingSex("Sex is needed (both estimates are sex-specific) and the file has none.")
@@ -203,32 +205,25 @@ def study_create(
     return study
 
 
-def _png(pixels: Any) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def _replace_file(name: str, data: bytes) -> str:
     if default_storage.exists(name):
         default_storage.delete(name)
     return default_storage.save(name, ContentFile(data))
 
 
-def _report_fields(assessment: dict[str, Any]) -> dict[str, Any]:
-    """The filterable columns of a report, copied from the assessment JSON."""
-    multistep = assessment.get("multistep") or {}
-    endtoend = assessment.get("endtoend") or {}
-    agreement = assessment.get("agreement") or {}
-    rejected = "rejected" in multistep or "rejected" in endtoend
+def _report_fields(assessment: AssessmentRecord) -> dict[str, Any]:
+    """The filterable columns of a report, copied from the assessment."""
+    multistep, endtoend = assessment.multistep, assessment.endtoend
+    rejected = multistep.rejected is not None or endtoend.rejected is not None
+    chronological = assessment.chronological
     return {
-        "schema_version": assessment.get("schema_version", 1),
-        "model_versions": {**multistep.get("model", {}), **endtoend.get("model", {})},
-        "multistep_age_months": multistep.get("age_months"),
-        "endtoend_age_months": endtoend.get("age_months"),
-        "agree": agreement.get("agree"),
-        "flag_for_review": bool(agreement.get("flag_for_review")) or rejected,
-        "category": (assessment.get("chronological") or {}).get("category", ""),
+        "schema_version": assessment.schema_version,
+        "model_versions": {**multistep.model, **endtoend.model},
+        "multistep_age_months": multistep.age_months,
+        "endtoend_age_months": endtoend.age_months,
+        "agree": assessment.agreement.agree,
+        "flag_for_review": assessment.agreement.flag_for_review or rejected,
+        "category": (chronological.category if chronological else None) or "",
     }
 
 
@@ -240,29 +235,15 @@ def _mark_failed(study: Study, reason: str) -> Study:
     return study
 
 
-def configured_models() -> Any:
-    """The engine's ``ModelBundle`` from ``BONEAGE_MODEL_DIR`` (default: the shipped demo models),
-    on the GPU for a worker of the "gpu" queue. Call it in the process that will use it: loading
-    onto the GPU initialises CUDA, which must not happen in a parent before a fork."""
-    from boneage.registry import load_models
-
-    device = "cuda" if settings.BONEAGE_DEVICE == "gpu" else "cpu"
-    return load_models(settings.BONEAGE_MODEL_DIR, device=device)
-
-
 def run_assessment(*, study_id: int, get_models: Callable[[], Any] | None = None) -> Study:
     """Assess a study and save its report; a study already done is returned untouched.
 
     Idempotent, so that a task redelivered after a worker died (acks_late) simply runs again.
     ``get_models`` returns the engine's ``ModelBundle`` (the worker passes its once-per-process
-    bundle; default ``configured_models``); it is called only when there is work to do. An
+    bundle; default ``engine.configured_models``); it is called only when there is work to do. An
     engine error (``BoneAgeError``) or the soft time limit makes the study ``failed`` with the
     reason in words.
     """
-    from boneage.assess import assess
-    from boneage.chart import render_chart
-    from boneage.io import read_radiograph
-
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study_id)
         if study.status == Study.Status.DONE:
@@ -273,31 +254,27 @@ def run_assessment(*, study_id: int, get_models: Callable[[], Any] | None = None
         study.save(update_fields=["status", "failure_reason", "started_at", "updated_at"])
     try:
         with study.original.open("rb") as original:
-            radiograph = read_radiograph(original.read())
-        result = assess(
-            radiograph,
-            sex=study.sex,
-            chronological_age_months=study.chronological_age_months,
-            models=(get_models or configured_models)(),
-        )
-        assessment = result.to_dict()
-        chart = render_chart(assessment)
+            film = engine.assess_film(
+                original.read(),
+                sex=study.sex,
+                chronological_age_months=study.chronological_age_months,
+                models=(get_models or engine.configured_models)(),
+            )
     except BoneAgeError as error:
         return _mark_failed(study, str(error))
     except SoftTimeLimitExceeded:
         return _mark_failed(study, "The assessment took longer than the time limit.")
     with transaction.atomic():
-        fields = _report_fields(assessment)
-        fields["chart"] = _replace_file(f"reports/{study.pk}/chart.png", chart)
-        fields["radiograph"] = _replace_file(
-            f"reports/{study.pk}/radiograph.png", _png(radiograph.preview())
-        )
+        fields = _report_fields(film.record)
+        folder = f"reports/{study.pk}"
+        fields["chart"] = _replace_file(f"{folder}/chart.png", film.chart_png)
+        fields["radiograph"] = _replace_file(f"{folder}/radiograph.png", film.radiograph_png)
         fields["overlay"] = (
-            _replace_file(f"reports/{study.pk}/overlay.png", _png(result.overlay))
-            if result.overlay is not None
-            else ""
+            _replace_file(f"{folder}/overlay.png", film.overlay_png) if film.overlay_png else ""
         )
-        Report.objects.update_or_create(study=study, defaults={"assessment": assessment, **fields})
+        Report.objects.update_or_create(
+            study=study, defaults={"assessment": film.record.to_json(), **fields}
+        )
         study.status = Study.Status.DONE
         study.finished_at = timezone.now()
         study.save(update_fields=["status", "finished_at", "updated_at"])

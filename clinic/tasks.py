@@ -15,7 +15,7 @@ from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 from django.db import InterfaceError, OperationalError
 
-from clinic import services
+from clinic import engine, services
 
 
 class ModelTask(DjangoTask):
@@ -27,11 +27,9 @@ class ModelTask(DjangoTask):
     @cached_property
     def models(self) -> Any:
         """The bundle, loaded in this child; torch's threads limited first (no oversubscription)."""
-        import torch
         from django.conf import settings
 
-        torch.set_num_threads(settings.BONEAGE_TORCH_THREADS)
-        return services.configured_models()
+        return engine.configured_models(threads=settings.BONEAGE_TORCH_THREADS)
 
 
 @shared_task(

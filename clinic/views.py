@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from boneage.errors import BoneAgeError, InputError
-from clinic import selectors, services
+from clinic import engine, selectors, services
 from clinic.errors import UploadTooLarge
 from clinic.forms import ReviewForm, UploadForm
 from clinic.models import Study
@@ -92,7 +92,7 @@ def study_report(request: HttpRequest, study_id: int) -> HttpResponse:
     context = {
         "study": study,
         "report": report,
-        "assessment": report.assessment if report else None,
+        "assessment": engine.read_assessment(report.assessment) if report else None,
         "review_form": ReviewForm(),
         "signed_reading": selectors.signed_reading(report),
     }
@@ -164,7 +164,7 @@ def reading(request: HttpRequest, study_id: int) -> HttpResponse:
     context = {
         "study": study,
         "report": report,
-        "assessment": report.assessment,
+        "assessment": engine.read_assessment(report.assessment),
         "review_form": ReviewForm(),
         "signed_reading": selectors.signed_reading(report),
         "previous": previous,

@@ -81,9 +81,10 @@ class ContactSheet:
 
 def _estimates(assessment: Assessment) -> str:
     parts = []
-    for name, estimate in (("multi-step", assessment.multistep), ("CNN", assessment.endtoend)):
-        if "age_months" in estimate:
-            parts.append(f"{name} {estimate['age_months']:.0f}")
+    record = assessment.record
+    for name, estimate in (("multi-step", record.multistep), ("CNN", record.endtoend)):
+        if estimate.age_months is not None:
+            parts.append(f"{name} {estimate.age_months:.0f}")
         else:
             parts.append(f"{name} rejected")
     return ", ".join(parts)

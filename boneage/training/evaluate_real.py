@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from boneage.age_bands import band_errors, metric_key
 from boneage.assess import Assessment, assess
+from boneage.contract import Estimate
 from boneage.errors import BoneAgeError
 from boneage.io import read_radiograph
 from boneage.modelcard import HeldOut, ModelCard
@@ -125,12 +126,13 @@ def chosen_records(directory: Path, split: str | None, limit: int | None) -> lis
     return records
 
 
-def _outcome(record: Record, estimate: dict[str, Any]) -> CaseResult:
+def _outcome(record: Record, estimate: Estimate) -> CaseResult:
     common = {"id": record.id, "sex": record.sex or "", "truth_months": float(record.age_months)}
-    if "age_months" in estimate:
-        low, high = estimate["interval_months"]
-        return CaseResult(**common, age_months=estimate["age_months"], interval_months=(low, high))
-    return CaseResult(**common, rejected=str(estimate.get("rejected", "no estimate")))
+    if estimate.age_months is not None and estimate.interval_months is not None:
+        return CaseResult(
+            **common, age_months=estimate.age_months, interval_months=estimate.interval_months
+        )
+    return CaseResult(**common, rejected=estimate.rejected or "no estimate")
 
 
 def run_cases(
@@ -168,15 +170,15 @@ def evaluate_folder(
         if isinstance(result, BoneAgeError):
             failures[reason_kind(str(result))] += 1
             for path in PATHS:
-                by_path[path].append(_outcome(record, {"rejected": str(result)}))
+                by_path[path].append(_outcome(record, Estimate(rejected=str(result))))
             continue
         if keep is not None:
             keep(record, result)
-        for path, estimate in (("multistep", result.multistep), ("endtoend", result.endtoend)):
+        for path, estimate in result.record.estimates().items():
             by_path[path].append(_outcome(record, estimate))
-        if result.agreement.get("agree") is not None:
+        if result.record.agreement.agree is not None:
             both += 1
-            agree += bool(result.agreement["agree"])
+            agree += result.record.agreement.agree
     seconds = (time.perf_counter() - started) / max(1, len(records))
     return Evaluation(
         dataset=Path(directory).resolve().name,

@@ -36,6 +36,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from boneage.errors import MissingSex
+from clinic import engine
 from clinic.api.authentication import ApiTokenAuthentication
 from clinic.api.errors import api_exception_handler
 from clinic.api.selectors import (
@@ -99,7 +100,8 @@ class ApiView(APIView):
     {"type": "object", "nullable": True, "additionalProperties": True},
 )
 class AssessmentField(serializers.JSONField):
-    """The assessment JSON exactly as ``boneage assess --json`` prints it (docs/architecture.md)."""
+    """The assessment JSON exactly as ``boneage assess --json`` prints it; its JSON Schema is
+    docs/assessment.schema.json, generated from ``boneage.contract``."""
 
 
 STUDY_ID = OpenApiParameter(
@@ -456,5 +458,5 @@ class StudyFhirApi(ApiView):
         identifiers.is_valid(raise_exception=True)
         study = study_get(user=request.user, study_id=study_id)
         context = study_fhir_context(study=study, **identifiers.validated_data)
-        report = diagnostic_report(study.report.assessment, context)
+        report = diagnostic_report(engine.read_assessment(study.report.assessment), context)
         return Response(json.loads(report.model_dump_json()))

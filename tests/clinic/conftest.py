@@ -10,12 +10,15 @@ import io
 import sys
 import types
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
+
+from tests.contract_sample import contract_assessment
+
+__all__ = ["contract_assessment"]
 
 
 @pytest.fixture(autouse=True)
@@ -71,61 +74,13 @@ def other_user(make_user: Callable[..., Any]) -> Any:
     return make_user("outsider")
 
 
-def contract_assessment(*, multistep: float = 121.4, endtoend: float = 118.9) -> dict[str, Any]:
-    """An assessment dictionary in the shape of docs/architecture.md (schema_version 1)."""
-    return {
-        "schema_version": 1,
-        "input": {"sex": "F", "sex_source": "argument", "source_format": "PNG",
-                  "spacing_mm": None, "spacing_source": None, "laterality": "L"},
-        "multistep": {"age_months": multistep, "interval_months": [multistep - 12, multistep + 12],
-                      "note": "reference table fitted on 400 phantoms",
-                      "model": {"segmentation": "unet-demo-1.0.0",
-                                "reference": "reference-default-1.0.0"},
-                      "spacing_mode": "ratios",
-                      "bones": [{"bone": "metacarpal_3", "kind": "long", "length_mm": None,
-                                 "length_ratio": 1.0, "relative_size": None,
-                                 "physis_fused": None, "age_months": 119.0, "outlier": False},
-                                {"bone": "metacarpal_5", "kind": "long", "length_mm": None,
-                                 "length_ratio": 0.62, "relative_size": None,
-                                 "physis_fused": None, "age_months": 171.0, "outlier": True},
-                                {"bone": "radius_epiphysis", "kind": "epiphysis",
-                                 "length_mm": None, "length_ratio": None, "relative_size": 0.87,
-                                 "physis_fused": False, "age_months": None, "outlier": False}],
-                      "ossification": {"present": ["radius_epiphysis"], "absent": [],
-                                       "physes_fused": [], "physes_open": ["radius_epiphysis"]},
-                      "outliers": ["metacarpal_5"], "fragmented_fraction": 0.04},
-        "endtoend": {"age_months": endtoend, "interval_months": [endtoend - 15, endtoend + 15],
-                     "note": "CNN trained on 400 phantoms",
-                     "model": {"regression": "cnn-demo-1.0.0"}},
-        "agreement": {"agree": abs(multistep - endtoend) < 24,
-                      "difference_months": abs(multistep - endtoend),
-                      "flag_for_review": abs(multistep - endtoend) >= 24,
-                      "reason": "within their combined uncertainty"},
-        "quality": {"checks": [{"name": "is_hand", "passed": True, "detail": "hand-like"}],
-                    "corrections": []},
-        "chronological": {"age_months": 120.0, "difference_months": endtoend - 120.0, "sds": 0.1,
-                          "sds_interval": [-0.9, 1.1],
-                          "category": "within normal", "based_on": "endtoend",
-                          "by_method": {
-                              "multistep": {"difference_months": multistep - 120.0, "sds": 0.1,
-                                            "category": "within normal"},
-                              "endtoend": {"difference_months": endtoend - 120.0, "sds": 0.1,
-                                           "category": "within normal"}}},
-        "models": {},
-    }  # fmt: skip
+def fake_assessment(data: dict[str, Any]) -> Any:
+    """The engine's own ``Assessment`` of ``data`` (validated against the contract) with a
+    small overlay image: what ``assess`` returns, without running the models."""
+    from boneage.assess import Assessment
+    from boneage.contract import read_assessment
 
-
-@dataclass
-class FakeAssessment:
-    """Stands in for ``boneage.assess.Assessment``: the contract dict and an overlay image."""
-
-    data: dict[str, Any]
-    overlay: np.ndarray | None = field(
-        default_factory=lambda: np.zeros((32, 32, 3), dtype=np.uint8)
-    )
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.data
+    return Assessment(read_assessment(data), overlay=np.zeros((32, 32, 3), dtype=np.uint8))
 
 
 def _engine_module(monkeypatch: pytest.MonkeyPatch, name: str) -> types.ModuleType:
@@ -147,13 +102,13 @@ def fake_engine(monkeypatch: pytest.MonkeyPatch) -> types.SimpleNamespace:
     ``engine.calls`` the keyword arguments it saw.
     """
     engine = types.SimpleNamespace(
-        result=FakeAssessment(contract_assessment()), raises=None, calls=[], loads=0
+        result=fake_assessment(contract_assessment()), raises=None, calls=[], loads=0
     )
     engine.answer = lambda **ages: setattr(
-        engine, "result", FakeAssessment(contract_assessment(**ages))
+        engine, "result", fake_assessment(contract_assessment(**ages))
     )
 
-    def assess(radiograph: Any, **kwargs: Any) -> FakeAssessment:
+    def assess(radiograph: Any, **kwargs: Any) -> Any:
         engine.calls.append(kwargs)
         if engine.raises is not None:
             raise engine.raises

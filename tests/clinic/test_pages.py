@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from clinic.models import Review, Study
-from tests.clinic.conftest import FakeAssessment, contract_assessment
+from tests.clinic.conftest import contract_assessment, fake_assessment
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_a_rejected_path_is_explained_and_not_called_a_disagreement(
         "flag_for_review": True,
         "reason": "Only the end-to-end method gave an estimate: review the study.",
     }
-    fake_engine.result = FakeAssessment(data)
+    fake_engine.result = fake_assessment(data)
     study = services.study_create(user=user, file=upload(), sex="F")
     services.run_assessment(study_id=study.pk)
     page = browser.get(reverse("study-report", args=[study.pk])).content.decode()
@@ -158,7 +158,7 @@ def test_a_film_both_paths_rejected_with_a_known_age_still_has_a_report_and_fhir
         "reason": "Neither method gave an estimate: review the study.",
     }
     data["chronological"] = {"age_months": 30.0}
-    fake_engine.result = FakeAssessment(data)
+    fake_engine.result = fake_assessment(data)
     study = services.study_create(user=user, file=upload(), sex="F", chronological_age_months=30)
     services.run_assessment(study_id=study.pk)
     response = browser.get(reverse("study-report", args=[study.pk]))
@@ -217,7 +217,7 @@ def test_an_asynchrony_between_carpal_and_tubular_bones_is_on_the_report(
         "tubular": {"age_months": 120.0, "interval_months": [105.0, 135.0]},
         "asynchrony": words,
     }
-    fake_engine.result = FakeAssessment(data)
+    fake_engine.result = fake_assessment(data)
     study = services.study_create(user=user, file=upload(), sex="F")
     services.run_assessment(study_id=study.pk)
     page = browser.get(reverse("study-report", args=[study.pk])).content.decode()

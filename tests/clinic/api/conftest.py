@@ -21,6 +21,7 @@ from django.core.files.storage import default_storage
 from rest_framework.test import APIClient
 
 from boneage.chart import render_chart
+from boneage.contract import read_assessment
 from clinic.api.tokens import api_token_create
 from clinic.models import Report, Study
 from clinic.services import study_create
@@ -93,7 +94,8 @@ def store_report(study: Study, assessment: dict[str, Any] | None = None) -> Repo
         multistep_age_months=assessment["multistep"].get("age_months"),
         endtoend_age_months=assessment["endtoend"].get("age_months"),
         chart=default_storage.save(
-            f"reports/{study.pk}/chart.png", ContentFile(render_chart(assessment))
+            f"reports/{study.pk}/chart.png",
+            ContentFile(render_chart(read_assessment(assessment))),
         ),
         overlay=default_storage.save(
             f"reports/{study.pk}/overlay.png", ContentFile(png_bytes(overlay))

@@ -10,6 +10,7 @@ import pytest
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 
 from boneage.chronological import bone_age_sd_months
+from boneage.contract import read_assessment
 from clinic.fhir import ReportContext, SignOff, diagnostic_report
 from tests.clinic.conftest import contract_assessment
 
@@ -17,7 +18,8 @@ ISSUED = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
 
 
 def _wire(assessment: dict[str, Any], **context: Any) -> dict[str, Any]:
-    report = diagnostic_report(assessment, ReportContext(report_id="s-1", issued=ISSUED, **context))
+    context = ReportContext(report_id="s-1", issued=ISSUED, **context)
+    report = diagnostic_report(read_assessment(assessment), context)
     return json.loads(report.model_dump_json())
 
 

@@ -1,0 +1,107 @@
+"""The clinic's one door to the bone-age engine (``boneage``).
+
+Every call the clinic makes into the engine goes through here: decoding an upload, loading the
+models, assessing a film (with the chart and the browser preview stored beside the report),
+reading a stored assessment back as the typed contract, and reading a bone age against the
+chronological age. The engine's modules are imported inside the functions, so the web process
+starts without torch and only a worker that assesses pays for loading it. The engine's error
+classes (``boneage.errors``) are shared vocabulary, imported where they are caught.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from PIL import Image
+
+if TYPE_CHECKING:
+    from boneage.chronological import ChronologicalComparison
+    from boneage.contract import AssessmentRecord
+    from boneage.radiograph import Radiograph
+    from boneage.registry import ModelBundle
+
+
+def read_radiograph(data: bytes) -> Radiograph:
+    """The decoded film and its tags; ``boneage.errors.InputError`` says what is wrong."""
+    from boneage.io import read_radiograph as decode
+
+    return decode(data)
+
+
+def configured_models(threads: int | None = None) -> ModelBundle:
+    """The engine's ``ModelBundle`` from ``BONEAGE_MODEL_DIR`` (default: the shipped models),
+    on the GPU for a worker of the "gpu" queue, with torch limited to ``threads`` threads (a
+    worker's children must not oversubscribe the cores). Call it in the process that will use
+    it: loading onto the GPU initialises CUDA, which must not happen in a parent before a fork."""
+    from boneage.registry import load_models
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+    device = "cuda" if settings.BONEAGE_DEVICE == "gpu" else "cpu"
+    return load_models(settings.BONEAGE_MODEL_DIR, device=device)
+
+
+@dataclass(frozen=True)
+class AssessedFilm:
+    """One film's assessment and the images stored beside it (PNG bytes)."""
+
+    record: AssessmentRecord
+    chart_png: bytes
+    radiograph_png: bytes
+    overlay_png: bytes | None
+
+
+def assess_film(
+    data: bytes, *, sex: str, chronological_age_months: float | None, models: ModelBundle
+) -> AssessedFilm:
+    """Assess the film in ``data``; raises the engine's ``BoneAgeError`` when it cannot."""
+    from boneage.assess import assess
+    from boneage.chart import render_chart
+
+    radiograph = read_radiograph(data)
+    result = assess(
+        radiograph, sex=sex, chronological_age_months=chronological_age_months, models=models
+    )
+    return AssessedFilm(
+        record=result.record,
+        chart_png=render_chart(result.record),
+        radiograph_png=_png(radiograph.preview()),
+        overlay_png=_png(result.overlay) if result.overlay is not None else None,
+    )
+
+
+def read_assessment(data: dict[str, Any]) -> AssessmentRecord:
+    """A stored assessment (``Report.assessment``) as the engine's typed record."""
+    from boneage.contract import read_assessment as validate
+
+    return validate(data)
+
+
+def compare_ages(
+    bone_age_months: float, chronological_age_months: float, sex: str
+) -> ChronologicalComparison:
+    """A bone age read against the chronological age: difference, SDS and category."""
+    from boneage.chronological import compare
+
+    return compare(bone_age_months, chronological_age_months, sex)
+
+
+def normal_band(chronological_age_months: float, sex: str) -> tuple[float, float, float]:
+    """(low, high, the SDS limit): bone ages within normal at this chronological age."""
+    from boneage.chronological import SDS_LIMIT, bone_age_sd_months
+
+    half_width = SDS_LIMIT * float(bone_age_sd_months(chronological_age_months, sex))
+    low = max(chronological_age_months - half_width, 0.0)
+    return low, chronological_age_months + half_width, SDS_LIMIT
+
+
+def _png(pixels: Any) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
