@@ -38,6 +38,27 @@ def method_name(key: str) -> str:
     return METHOD_NAMES.get(key, key)
 
 
+MODEL_ROLES = {
+    "segmentation": "Bone finder (multi-step U-Net)",
+    "reference": "Reference table (multi-step)",
+    "regression": "End-to-end network",
+    "gate": "Hand-radiograph check",
+}
+"""The roles of the assessment's models as a report names them."""
+
+
+@register.filter
+def model_role(role: str) -> str:
+    """``"regression"`` → ``"End-to-end network"``; an unknown role is shown as it is."""
+    return MODEL_ROLES.get(role, role)
+
+
+@register.filter
+def model_version(ident: str) -> str:
+    """``"cnn-rsna@1.0.0"`` → ``"1.0.0"``: the version part of a model's identifier."""
+    return str(ident).rpartition("@")[2]
+
+
 JOINT_ABBREVIATIONS = {"mcp", "pip", "dip", "ip", "cmc"}
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
+from clinic import services
 from clinic.models import Review, Study
 from tests.clinic.conftest import contract_assessment, fake_assessment
 
@@ -77,7 +78,6 @@ def test_the_report_lists_every_measured_bone_and_marks_the_outlier(browser, don
 def test_a_rejected_path_is_explained_and_not_called_a_disagreement(
     browser, user, upload, fake_engine
 ):
-    from clinic import services
 
     data = contract_assessment()
     reason = "The bone segmentation is scattered: 31% of the bone pixels lie in pieces."
@@ -145,7 +145,6 @@ def test_a_film_both_paths_rejected_with_a_known_age_still_has_a_report_and_fhir
 ):
     """The chronological age is known but there is no estimate to read against it: the page
     says so and the FHIR report carries no interpretation (both once answered 500)."""
-    from clinic import services
 
     data = contract_assessment()
     reason = "The quality gate does not see an assessable hand: noise."
@@ -208,7 +207,6 @@ def test_accepting_from_the_report_page_signs_the_chosen_estimate(browser, done_
 def test_an_asynchrony_between_carpal_and_tubular_bones_is_on_the_report(
     browser, user, upload, fake_engine
 ):
-    from clinic import services
 
     data = contract_assessment()
     words = "The carpal bones read 40 months and the tubular bones of the fingers 120: apart."
@@ -223,3 +221,24 @@ def test_an_asynchrony_between_carpal_and_tubular_bones_is_on_the_report(
     page = browser.get(reverse("study-report", args=[study.pk])).content.decode()
     assert "Carpal bones alone: 3 y 4 mo" in page and "tubular bones alone: 10 y 0 mo" in page
     assert f'<p class="flag asynchrony">{words}</p>' in page
+
+
+def test_models_are_named_in_words_with_their_version_and_error(browser, user, upload, fake_engine):
+    data = contract_assessment()
+    data["models"] = {
+        "regression": {
+            "id": "cnn-rsna@1.0.0",
+            "kind": "regression",
+            "architecture": "resnet10t",
+            "training_data": {"kind": "rsna-2017-train", "size": 9488},
+            "held_out": {"kind": "rsna-2017-val", "size": 2519, "mae_months": 9.7},
+            "file_sha256": "0" * 64,
+            "created": "2026-12-01",
+            "code_version": "0.1.0",
+        }
+    }
+    fake_engine.result = fake_assessment(data)
+    study = services.study_create(user=user, file=upload(), sex="F")
+    services.run_assessment(study_id=study.pk)
+    page = browser.get(reverse("study-report", args=[study.pk])).content.decode()
+    assert "End-to-end network, version 1.0.0: measured error 9.7 months on 2519" in page
