@@ -11,6 +11,7 @@ compared, and each gets its data-size confidence note from the model cards.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,8 @@ from boneage.preprocess import field_square, preprocess
 from boneage.quality import check_quality
 from boneage.radiograph import Radiograph
 from boneage.registry import ModelBundle
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ def assess(
         except InputError as error:
             rejected = str(error)
     if rejected is not None:
+        logger.info("film rejected before either path: %s", rejected)
         multistep: dict[str, Any] = {"rejected": rejected}
         endtoend: dict[str, Any] = {"rejected": rejected}
     else:
@@ -101,6 +105,8 @@ def assess(
             )
         overlay = ms.overlay
         multistep = ms.to_dict()
+        if "rejected" in multistep:
+            logger.info("multi-step path rejected the film: %s", multistep["rejected"])
         turned = not np.array_equal(quality.pixels, quality.as_acquired)
         if turned and "hand" not in framings:
             corrections.append(

@@ -11,6 +11,7 @@ assessment; nothing deeper reads model files.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,8 @@ DEFAULT_DIRECTORY = Path(__file__).parent / "demo_models"
 
 FOLDERS = {"segmentation": "unet", "reference": "reference", "regression": "cnn", "gate": "gate"}
 """Folder of each kind of model inside a model directory."""
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,12 @@ def load_models(directory: Path | None = None, device: str = "cpu") -> ModelBund
             raise ModelUnavailable(f"{directory / folder} holds a {card.kind} model, not {kind}.")
         cards[kind], paths[kind] = card, path
     unet, framing = load_segmentation(paths["segmentation"], cards["segmentation"], device)
+    logger.info(
+        "models loaded from %s on %s: %s",
+        directory,
+        device,
+        ", ".join(card.ident for card in cards.values()),
+    )
     return ModelBundle(
         unet=unet,
         unet_framing=framing,

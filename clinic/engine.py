@@ -11,6 +11,7 @@ classes (``boneage.errors``) are shared vocabulary, imported where they are caug
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,8 @@ class AssessedFilm:
     chart_png: bytes
     radiograph_png: bytes
     overlay_png: bytes | None
+    seconds: dict[str, float]
+    """Wall seconds of each stage: read, assess, images."""
 
 
 def assess_film(
@@ -64,15 +67,27 @@ def assess_film(
     from boneage.assess import assess
     from boneage.chart import render_chart
 
+    clock = [time.perf_counter()]
+
+    def lap() -> float:
+        clock.append(time.perf_counter())
+        return round(clock[-1] - clock[-2], 3)
+
     radiograph = read_radiograph(data)
+    read_s = lap()
     result = assess(
         radiograph, sex=sex, chronological_age_months=chronological_age_months, models=models
     )
+    assess_s = lap()
+    chart = render_chart(result.record)
+    preview = _png(radiograph.preview())
+    overlay = _png(result.overlay) if result.overlay is not None else None
     return AssessedFilm(
         record=result.record,
-        chart_png=render_chart(result.record),
-        radiograph_png=_png(radiograph.preview()),
-        overlay_png=_png(result.overlay) if result.overlay is not None else None,
+        chart_png=chart,
+        radiograph_png=preview,
+        overlay_png=overlay,
+        seconds={"read": read_s, "assess": assess_s, "images": lap()},
     )
 
 

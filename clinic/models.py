@@ -96,6 +96,9 @@ class Study(models.Model):
         max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
     failure_reason = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times a worker started assessing this study."
+    )
     idempotency_key = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

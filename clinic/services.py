@@ -7,9 +7,10 @@ styleguide): keyword-only arguments, typed errors, one transaction per change.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -19,6 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from boneage.errors import BoneAgeError, MissingSex
@@ -36,6 +38,8 @@ from clinic.models import Report, Review, Study
 if TYPE_CHECKING:
     from boneage.contract import AssessmentRecord
     from boneage.radiograph import PatientIdentity
+
+logger = logging.getLogger(__name__)
 
 _EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "DICOM": "dcm"}
 # Mean Gregorian month (365.25 / 12 days): the unit of every age in the engine's contract.
@@ -232,39 +236,82 @@ def _mark_failed(study: Study, reason: str) -> Study:
     study.failure_reason = reason
     study.finished_at = timezone.now()
     study.save(update_fields=["status", "failure_reason", "finished_at", "updated_at"])
+    log_state(study)
     return study
+
+
+def _attempts_used(study: Study) -> str:
+    return (
+        f"The assessment was started {study.attempts} times and its worker stopped each time "
+        "without finishing (killed for memory, or past the time limit). The film may be "
+        "damaged or too large; it is not tried again."
+    )
 
 
 def run_assessment(*, study_id: int, get_models: Callable[[], Any] | None = None) -> Study:
     """Assess a study and save its report; a study already done is returned untouched.
 
-    Idempotent, so that a task redelivered after a worker died (acks_late) simply runs again.
-    ``get_models`` returns the engine's ``ModelBundle`` (the worker passes its once-per-process
-    bundle; default ``engine.configured_models``); it is called only when there is work to do. An
-    engine error (``BoneAgeError``) or the soft time limit makes the study ``failed`` with the
-    reason in words.
+    Every run ends the study done or failed with the reason in words, whatever goes wrong: an
+    engine error (``BoneAgeError``), the soft time limit, or anything else (logged with its
+    traceback, named to the clinician only by its kind). Idempotent, so that a task redelivered
+    after its worker died (acks_late) simply runs again, but only ``BONEAGE_MAX_ATTEMPTS`` times:
+    a film that kills its worker every time fails instead of coming back for ever. Two runs of
+    one study write one report: the first to finish wins. ``get_models`` returns the engine's
+    ``ModelBundle`` (the worker passes its once-per-process bundle; default
+    ``engine.configured_models``); it is called only when there is work to do.
     """
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study_id)
         if study.status == Study.Status.DONE:
             return study
+        if study.attempts >= settings.BONEAGE_MAX_ATTEMPTS:
+            return _mark_failed(study, _attempts_used(study))
+        study.attempts += 1
         study.status = Study.Status.RUNNING
         study.failure_reason = ""
         study.started_at = timezone.now()
-        study.save(update_fields=["status", "failure_reason", "started_at", "updated_at"])
+        study.save(
+            update_fields=["status", "failure_reason", "started_at", "attempts", "updated_at"]
+        )
+    log_state(study)
     try:
         with study.original.open("rb") as original:
-            film = engine.assess_film(
-                original.read(),
-                sex=study.sex,
-                chronological_age_months=study.chronological_age_months,
-                models=(get_models or engine.configured_models)(),
-            )
+            data = original.read()
+        film = engine.assess_film(
+            data,
+            sex=study.sex,
+            chronological_age_months=study.chronological_age_months,
+            models=(get_models or engine.configured_models)(),
+        )
     except BoneAgeError as error:
         return _mark_failed(study, str(error))
     except SoftTimeLimitExceeded:
         return _mark_failed(study, "The assessment took longer than the time limit.")
+    except Exception as error:  # noqa: BLE001 - whatever happens, the study must not stay running
+        logger.exception("study=%s assessment raised %s", study.pk, type(error).__name__)
+        return _mark_failed(
+            study,
+            f"The assessment stopped on an internal error ({type(error).__name__}); it was "
+            f"logged for the administrators. Quote study {study.pk} when reporting it.",
+        )
+    try:
+        return _store_report(study, film)
+    except OSError as error:
+        logger.exception("study=%s report could not be stored", study.pk)
+        return _mark_failed(
+            study,
+            f"The report could not be stored ({error.strerror or type(error).__name__}): the "
+            "server's storage refused it. Nothing was kept; the administrators were told.",
+        )
+
+
+def _store_report(study: Study, film: engine.AssessedFilm) -> Study:
+    """Write the report and its images and mark the study done, unless another run of the same
+    study finished first (then its report stands and this one is dropped)."""
     with transaction.atomic():
+        locked = Study.objects.select_for_update().get(pk=study.pk)
+        if locked.status == Study.Status.DONE:
+            return locked
         fields = _report_fields(film.record)
         folder = f"reports/{study.pk}"
         fields["chart"] = _replace_file(f"{folder}/chart.png", film.chart_png)
@@ -273,12 +320,68 @@ def run_assessment(*, study_id: int, get_models: Callable[[], Any] | None = None
             _replace_file(f"{folder}/overlay.png", film.overlay_png) if film.overlay_png else ""
         )
         Report.objects.update_or_create(
-            study=study, defaults={"assessment": film.record.to_json(), **fields}
+            study=locked, defaults={"assessment": film.record.to_json(), **fields}
         )
-        study.status = Study.Status.DONE
-        study.finished_at = timezone.now()
-        study.save(update_fields=["status", "finished_at", "updated_at"])
-    return study
+        locked.status = Study.Status.DONE
+        locked.finished_at = timezone.now()
+        locked.save(update_fields=["status", "finished_at", "updated_at"])
+    log_state(locked, seconds=film.seconds, models=fields["model_versions"])
+    return locked
+
+
+def studies_sweep() -> dict[str, list[int]]:
+    """Find studies no worker will finish, and act: a study running past the hard time limit
+    (its worker was killed) is queued again, or fails once it has used its attempts; a study
+    queued for ``BONEAGE_QUEUED_STALE_S`` is queued again (its message was lost). Returns the
+    study ids of each action. Run by Celery beat every five minutes, or ``manage.py
+    sweep_studies``."""
+    from clinic.tasks import assess_study
+
+    now = timezone.now()
+    running_limit = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 2)
+    queued_limit = now - timedelta(seconds=settings.BONEAGE_QUEUED_STALE_S)
+    actions: dict[str, list[int]] = {"requeued": [], "failed": []}
+    stuck = Study.objects.filter(
+        Q(status=Study.Status.RUNNING, started_at__lt=running_limit)
+        | Q(status=Study.Status.QUEUED, updated_at__lt=queued_limit)
+    )
+    for study_id in stuck.values_list("pk", flat=True):
+        with transaction.atomic():
+            study = Study.objects.select_for_update().get(pk=study_id)
+            if study.attempts >= settings.BONEAGE_MAX_ATTEMPTS:
+                _mark_failed(study, _attempts_used(study))
+                actions["failed"].append(study.pk)
+                continue
+            study.status = Study.Status.QUEUED
+            study.save(update_fields=["status", "updated_at"])
+            log_state(study, swept=True)
+            assess_study.delay_on_commit(study.pk)
+            actions["requeued"].append(study.pk)
+    return actions
+
+
+def log_state(study: Study, **facts: Any) -> None:
+    """One structured line per state change: the study id, its status and attempt, and the
+    figures given (stage seconds, model versions). No patient data: never the identifiers,
+    names, dates or file names."""
+    details = " ".join(
+        f"{key}={_log_value(value)}" for key, value in facts.items() if value is not None
+    )
+    logger.info(
+        "study=%s status=%s attempt=%s%s",
+        study.pk,
+        study.status,
+        study.attempts,
+        f" {details}" if details else "",
+    )
+
+
+def _log_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{_log_value(v)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
 
 
 def review_sign(

@@ -169,6 +169,11 @@ BONEAGE_DEVICE = os.environ.get("BONEAGE_DEVICE", "cpu")  # "cpu" | "gpu": the q
 BONEAGE_MODEL_DIR = os.environ.get("BONEAGE_MODEL_DIR") or None  # None: the shipped demo models
 BONEAGE_TORCH_THREADS = int(os.environ.get("BONEAGE_TORCH_THREADS", "1"))
 BONEAGE_TASK_TIME_LIMIT_S = int(os.environ.get("BONEAGE_TASK_TIME_LIMIT_S", "600"))
+# A study whose worker died this many times (killed for memory, past the hard time limit) fails
+# with the reason instead of being redelivered for ever.
+BONEAGE_MAX_ATTEMPTS = int(os.environ.get("BONEAGE_MAX_ATTEMPTS", "3"))
+# Queued this long without a worker taking it: the sweeper queues it again (a lost message).
+BONEAGE_QUEUED_STALE_S = int(os.environ.get("BONEAGE_QUEUED_STALE_S", "3600"))
 CELERY_BROKER_URL = _service_url(
     "CELERY_BROKER_URL",
     test_default=os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/13"),
@@ -202,6 +207,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = BONEAGE_TASK_TIME_LIMIT_S
 CELERY_TASK_TIME_LIMIT = BONEAGE_TASK_TIME_LIMIT_S + 60
 CELERY_TASK_ROUTES = {"clinic.tasks.*": {"queue": BONEAGE_DEVICE}}
 CELERY_TASK_DEFAULT_QUEUE = BONEAGE_DEVICE
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-studies": {"task": "clinic.tasks.sweep_studies", "schedule": 300.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -215,9 +223,13 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Bone-age clinic API", "VERSION": "1.0.0"}
 
+# One line per event, named by its logger: ``clinic.services`` writes one line per study state
+# change (id, status, attempt, stage seconds, model versions; never patient data), ``boneage``
+# the engine's model loading and rejections.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }

@@ -42,3 +42,9 @@ class ModelTask(DjangoTask):
 def assess_study(self: ModelTask, study_id: int) -> None:
     """Assess one study (idempotent: a redelivered task finds the study done and returns)."""
     services.run_assessment(study_id=study_id, get_models=lambda: self.models)
+
+
+@shared_task
+def sweep_studies() -> dict[str, list[int]]:
+    """Queue again, or fail, the studies no worker will finish (``services.studies_sweep``)."""
+    return services.studies_sweep()
