@@ -11,7 +11,7 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings.local")
 
 app = Celery("clinic")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -14,7 +14,7 @@ from typing import Any
 
 import django
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings.test")
 django.setup()
 
 from clinic.celery import app  # noqa: E402

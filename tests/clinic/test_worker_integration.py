@@ -30,7 +30,7 @@ TIMEOUT_S = 240
 @pytest.fixture(autouse=True)
 def _real_services() -> None:
     if not services_available():
-        pytest.skip("needs PostgreSQL and Redis (required with CI=true by clinic/settings.py)")
+        pytest.skip("needs PostgreSQL and Redis (required with CI=true by clinic/settings/test.py)")
     flush_broker()
 
 

@@ -30,7 +30,7 @@ def _media_root(
 def worker(transactional_db: None, tmp_path: Any) -> Iterator[Any]:
     """A real worker on the live server's database, broker and media folder."""
     if not services_available():
-        pytest.skip("needs PostgreSQL and Redis (required with CI=true by clinic/settings.py)")
+        pytest.skip("needs PostgreSQL and Redis (required with CI=true by clinic/settings/test.py)")
     flush_broker()
     process = start_worker("browser", tmp_path)
     yield process

@@ -131,6 +131,9 @@ function setupReadingKeys() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-print]").forEach((button) => {
+    button.addEventListener("click", () => window.print());  // no inline handler: CSP
+  });
   document.querySelectorAll("figure.zoom").forEach(setupZoom);
   if (document.getElementById("reading-form")) setupReadingKeys();
   const form = document.getElementById("upload-form");

@@ -1,59 +1,35 @@
-"""All settings of the clinic, read from the environment in this one place.
+"""Settings every deployment shares, read from the environment and nothing else.
 
-Without any environment the app runs embedded: SQLite, media and a filesystem Celery broker under
-``var/`` (gitignored), and a real worker process (``docker/run-embedded.sh``). ``DATABASE_URL``
-(``postgres://…``) and ``CELERY_BROKER_URL`` (``redis://…``) switch to PostgreSQL and Redis, the
-same code in production and CI.
+Importing a settings module only reads environment variables: it opens no socket and creates no
+folder. Four modules build on this one, in the shape of cookiecutter-django:
 
-Under pytest (pytest sets ``PYTEST_VERSION``) the suite uses the real PostgreSQL at
-127.0.0.1:5432 and Redis at 127.0.0.1:6379 whenever they answer; with ``CI=true`` they must
-answer, and a missing server is an error rather than a silent fallback to SQLite.
+- ``clinic.settings.local`` (the default of ``manage.py``, the worker and WSGI): the embedded
+  run, SQLite, media and a filesystem Celery broker under ``var/`` (``manage.py`` creates it);
+- ``clinic.settings.production``: refuses to start without its secret key, allowed hosts and an
+  identifier key of its own, and turns on HTTPS-only cookies, HSTS and a content security policy;
+- ``clinic.settings.test``: the suite's choice of the real PostgreSQL and Redis.
+
+``DATABASE_URL`` (``postgres://…``) and ``CELERY_BROKER_URL`` (``redis://…``) switch any of them to
+PostgreSQL and Redis, the same code in production and CI.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("BONEAGE_VAR_DIR", BASE_DIR / "var"))
 
 
-def _flag(name: str, default: bool) -> bool:
+def flag(name: str, default: bool) -> bool:
     return os.environ.get(name, "1" if default else "0").strip().lower() in {"1", "true", "yes"}
 
 
-def _answers(host: str, port: int) -> bool:
-    """Whether a TCP server listens at ``host:port`` (0.5 s timeout)."""
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-RUNNING_TESTS = "PYTEST_VERSION" in os.environ
-CI = _flag("CI", False)
-
-
-def _service_url(name: str, test_default: str, embedded_default: str) -> str:
-    """The URL of a backing service: the environment's, else the test server's, else embedded."""
-    if os.environ.get(name):
-        return os.environ[name]
-    if RUNNING_TESTS:
-        parts = urlsplit(test_default)
-        if _answers(parts.hostname or "127.0.0.1", parts.port or 0):
-            return test_default
-        if CI:
-            raise ImproperlyConfigured(f"CI=true but nothing answers at {test_default} ({name})")
-    return embedded_default
-
-
-def _database(url: str) -> dict[str, object]:
+def database(url: str) -> dict[str, object]:
     """Django's DATABASES entry for a ``postgres://`` or ``sqlite:///`` URL.
 
     Written here rather than adding dj-database-url: two schemes are all the app supports.
@@ -76,8 +52,26 @@ def _database(url: str) -> dict[str, object]:
     raise ImproperlyConfigured(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
 
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "embedded-only-insecure-key-set-DJANGO_SECRET_KEY")
-DEBUG = _flag("DJANGO_DEBUG", False)
+def broker_options(url: str, visibility_timeout_s: int) -> dict[str, object]:
+    """Celery's broker transport options for ``url``: the filesystem broker's folders under
+    ``var/broker`` (``manage.py`` creates them for the embedded run, not this module), Redis's
+    re-delivery timeout."""
+    # Redis re-delivers an unacknowledged task after this long: longer than any task and retry.
+    options: dict[str, object] = {"visibility_timeout": visibility_timeout_s}
+    if url.startswith("filesystem"):
+        broker = VAR_DIR / "broker"
+        options |= {
+            "data_folder_in": str(broker / "queue"),
+            "data_folder_out": str(broker / "queue"),
+            "processed_folder": str(broker / "processed"),
+            "control_folder": str(broker / "control"),
+            "store_processed": False,
+        }
+    return options
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+DEBUG = flag("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o
@@ -127,14 +121,8 @@ TEMPLATES = [
     }
 ]
 
-DATABASE_URL = _service_url(
-    "DATABASE_URL",
-    test_default=os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"),
-    embedded_default=f"sqlite:///{VAR_DIR / 'clinic.sqlite3'}",
-)
-DATABASES = {"default": _database(DATABASE_URL)}
-if DATABASE_URL.startswith("sqlite"):
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'clinic.sqlite3'}")
+DATABASES = {"default": database(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -151,8 +139,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"  # collectstatic's target; whitenoise warns when it is missing
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# collectstatic's target (production); whitenoise serves the apps' files without it elsewhere.
+STATIC_ROOT = os.environ.get("BONEAGE_STATIC_ROOT") or None
 WHITENOISE_USE_FINDERS = True  # serve app and admin static files without a collectstatic step
 MEDIA_ROOT = Path(os.environ.get("BONEAGE_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"  # never routed: files go through views that check the institution
@@ -162,7 +150,7 @@ BONEAGE_MAX_UPLOAD_BYTES = int(os.environ.get("BONEAGE_MAX_UPLOAD_BYTES", 64 * 1
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 # Key of the HMAC that hashes patient IDs and accession numbers (a bare SHA-256 is guessable).
-BONEAGE_IDENTIFIER_KEY = os.environ.get("BONEAGE_IDENTIFIER_KEY", SECRET_KEY)
+BONEAGE_IDENTIFIER_KEY = os.environ.get("BONEAGE_IDENTIFIER_KEY", "")
 
 # Celery with PyTorch (STANDARDS.md): long idempotent tasks, acknowledged after they finish.
 BONEAGE_DEVICE = os.environ.get("BONEAGE_DEVICE", "cpu")  # "cpu" | "gpu": the queue tasks go to
@@ -174,28 +162,11 @@ BONEAGE_TASK_TIME_LIMIT_S = int(os.environ.get("BONEAGE_TASK_TIME_LIMIT_S", "600
 BONEAGE_MAX_ATTEMPTS = int(os.environ.get("BONEAGE_MAX_ATTEMPTS", "3"))
 # Queued this long without a worker taking it: the sweeper queues it again (a lost message).
 BONEAGE_QUEUED_STALE_S = int(os.environ.get("BONEAGE_QUEUED_STALE_S", "3600"))
-CELERY_BROKER_URL = _service_url(
-    "CELERY_BROKER_URL",
-    test_default=os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/13"),
-    embedded_default="filesystem://",
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+BONEAGE_VISIBILITY_TIMEOUT_S = int(
+    os.environ.get("BONEAGE_VISIBILITY_TIMEOUT_S", 3 * BONEAGE_TASK_TIME_LIMIT_S)
 )
-_BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-    # Redis re-delivers an unacknowledged task after this long: longer than any task and retry.
-    "visibility_timeout": int(
-        os.environ.get("BONEAGE_VISIBILITY_TIMEOUT_S", 3 * BONEAGE_TASK_TIME_LIMIT_S)
-    ),
-}
-if CELERY_BROKER_URL.startswith("filesystem"):
-    for _folder in ("queue", "processed", "control"):
-        (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS |= {
-        "data_folder_in": str(_BROKER_DIR / "queue"),
-        "data_folder_out": str(_BROKER_DIR / "queue"),
-        "processed_folder": str(_BROKER_DIR / "processed"),
-        "control_folder": str(_BROKER_DIR / "control"),
-        "store_processed": False,
-    }
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_options(CELERY_BROKER_URL, BONEAGE_VISIBILITY_TIMEOUT_S)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True  # status and results live in the Study and Report rows
 CELERY_TASK_ACKS_LATE = True

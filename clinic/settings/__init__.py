@@ -1,0 +1,1 @@
+"""The clinic's settings: ``base`` shared, ``local`` (default), ``production`` and ``test``."""
