@@ -232,10 +232,13 @@ def _report_fields(assessment: AssessmentRecord) -> dict[str, Any]:
 
 
 def _mark_failed(study: Study, reason: str) -> Study:
-    study.status = Study.Status.FAILED
-    study.failure_reason = reason
-    study.finished_at = timezone.now()
-    study.save(update_fields=["status", "failure_reason", "finished_at", "updated_at"])
+    """Fail the study with ``reason``, unless another run of it finished meanwhile: a done
+    study keeps its report."""
+    now = timezone.now()
+    Study.objects.filter(pk=study.pk).exclude(status=Study.Status.DONE).update(
+        status=Study.Status.FAILED, failure_reason=reason, finished_at=now, updated_at=now
+    )
+    study.refresh_from_db()
     log_state(study)
     return study
 

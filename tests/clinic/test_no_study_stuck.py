@@ -125,3 +125,15 @@ def test_each_state_change_is_one_log_line_without_patient_data(queued, fake_eng
     assert "assess:" in lines[1] and "regression:cnn-demo-1.0.0" in lines[1]
     text = " ".join(lines)
     assert "Doe" not in text and "MRN-77" not in text and "hand.png" not in text
+
+
+def test_a_failing_run_does_not_undo_a_run_that_finished(queued, fake_engine):
+    def other_worker_finishes_then_this_one_breaks():
+        services.run_assessment(study_id=queued.pk)
+        fake_engine.raises = RuntimeError("this run's own failure")
+        return "bundle"
+
+    study = services.run_assessment(
+        study_id=queued.pk, get_models=other_worker_finishes_then_this_one_breaks
+    )
+    assert study.status == Study.Status.DONE and Report.objects.filter(study=study).exists()
