@@ -34,6 +34,7 @@ test-training: install
 lint: install
 	$(BIN)/ruff check boneage clinic tests bench
 	$(BIN)/ruff format --check boneage clinic tests bench
+	$(BIN)/hadolint --failure-threshold warning docker/Dockerfile.*
 
 bench: install
 	$(BIN)/python bench/bench_phantom.py

@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import DatabaseError, connection
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,6 +27,16 @@ from clinic.models import Study
 
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("study-list")
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness for the container's health check and the load balancer: 200 when the database
+    answers, 503 when it does not. Says nothing else, needs no login."""
+    try:
+        connection.ensure_connection()
+    except DatabaseError:
+        return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
+    return HttpResponse("ok\n", content_type="text/plain")
 
 
 @login_required

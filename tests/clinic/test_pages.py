@@ -242,3 +242,18 @@ def test_models_are_named_in_words_with_their_version_and_error(browser, user, u
     services.run_assessment(study_id=study.pk)
     page = browser.get(reverse("study-report", args=[study.pk])).content.decode()
     assert "End-to-end network, version 1.0.0: measured error 9.7 months on 2519" in page
+
+
+def test_the_health_check_answers_without_a_login(client, db):
+    response = client.get("/healthz")
+    assert (response.status_code, response.content) == (200, b"ok\n")
+
+
+def test_the_health_check_says_503_when_the_database_does_not_answer(client, monkeypatch):
+    from django.db import OperationalError, connection
+
+    def unreachable():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "ensure_connection", unreachable)
+    assert client.get("/healthz").status_code == 503
