@@ -3,7 +3,8 @@
 Every error body is ``{"detail": "<sentence>", "code": "<snake_case error name>"}`` (DRF's shape),
 or DRF's ``{"field": ["message", …]}`` for a field that failed validation. The status says whose
 problem it is: 413 a file over the size limits, 415 bytes that are not a usable PNG, JPEG or DICOM
-image, 400 data that contradict each other, 409 a workflow state (a report not ready yet).
+image, 400 data that contradict each other, 409 a workflow state (a report not ready yet), 503 a
+database that does not answer (with Retry-After).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -25,6 +27,7 @@ from boneage.errors import (
     UnsupportedFormat,
 )
 from clinic.errors import ReportNotReady, SubmissionConflict, UploadTooLarge
+from clinic.middleware import RETRY_AFTER_S, UNAVAILABLE
 
 STATUS_OF_ERROR: tuple[tuple[type[BoneAgeError], int], ...] = (
     (UploadTooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
@@ -54,9 +57,16 @@ def status_of(error: BoneAgeError) -> int:
 
 
 def api_exception_handler(error: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus the typed errors; anything else stays a 500 (a bug to see, not hide)."""
+    """DRF's handler, plus the typed errors and a database outage (503 with Retry-After: the
+    client should try again); anything else stays a 500 (a bug to see, not hide)."""
     if isinstance(error, BoneAgeError):
         return Response({"detail": str(error), "code": error_code(error)}, status=status_of(error))
+    if isinstance(error, OperationalError | InterfaceError):
+        return Response(
+            {"detail": UNAVAILABLE, "code": "database_unavailable"},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
     response = exception_handler(error, context)
     data = response.data if response is not None else None
     detail = data.get("detail") if isinstance(data, dict) else None

@@ -102,6 +102,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "clinic.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"

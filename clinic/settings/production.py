@@ -40,7 +40,7 @@ SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
-MIDDLEWARE = [*MIDDLEWARE, "clinic.security.ContentSecurityPolicyMiddleware"]  # noqa: F405
+MIDDLEWARE = [*MIDDLEWARE, "clinic.middleware.ContentSecurityPolicyMiddleware"]  # noqa: F405
 BONEAGE_CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; "

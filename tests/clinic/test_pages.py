@@ -257,3 +257,27 @@ def test_the_health_check_says_503_when_the_database_does_not_answer(client, mon
 
     monkeypatch.setattr(connection, "ensure_connection", unreachable)
     assert client.get("/healthz").status_code == 503
+
+
+def test_a_database_outage_is_a_503_with_retry_after_on_pages_and_the_api(browser, monkeypatch):
+    """PostgreSQL restarting: the request gets a clean 503; once it answers, the retry works."""
+    from django.db import OperationalError
+
+    from clinic import selectors
+    from clinic.api import apis
+
+    real = selectors.study_list
+
+    def unreachable(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(selectors, "study_list", unreachable)
+    page = browser.get(reverse("study-list"))
+    assert page.status_code == 503 and page["Retry-After"] == "30"
+    assert "database is not answering" in page.content.decode()
+    monkeypatch.setattr(selectors, "study_list", real)
+    assert browser.get(reverse("study-list")).status_code == 200
+
+    monkeypatch.setattr(apis, "study_get", unreachable)
+    answer = browser.get("/api/v1/studies/1/")
+    assert answer.status_code == 503 and answer.json()["code"] == "database_unavailable"

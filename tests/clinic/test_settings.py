@@ -75,7 +75,8 @@ def test_production_passes_the_deployment_checklist():
 
 
 def test_production_pages_carry_a_content_security_policy(settings, client):
-    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "clinic.security.ContentSecurityPolicyMiddleware"]
+    csp = "clinic.middleware.ContentSecurityPolicyMiddleware"
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, csp]
     settings.BONEAGE_CONTENT_SECURITY_POLICY = "default-src 'self'"
     response = client.get("/login/")
     assert response.headers["Content-Security-Policy"] == "default-src 'self'"
