@@ -6,20 +6,20 @@ a study of another institution is a 404 because the selectors never return it.
 
 from __future__ import annotations
 
-import mimetypes
 from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from boneage.errors import BoneAgeError, InputError
 from clinic import engine, selectors, services
+from clinic.downloads import file_response
 from clinic.errors import UploadTooLarge
 from clinic.forms import ReviewForm, UploadForm
 from clinic.models import Study
@@ -200,16 +200,10 @@ def reading_sign(request: HttpRequest, study_id: int) -> HttpResponse:
 
 
 @login_required
-def study_file(request: HttpRequest, study_id: int, kind: str) -> FileResponse:
+def study_file(request: HttpRequest, study_id: int, kind: str) -> HttpResponse:
     """A stored file of one of the user's studies (404 for anyone else's)."""
-    field = selectors.study_file(user=request.user, study_id=study_id, kind=kind)
-    name = PurePosixPath(field.name).name
-    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    if name.endswith(".dcm"):
-        content_type = "application/dicom"
-    return FileResponse(
-        field.open("rb"),
-        content_type=content_type,
-        as_attachment=kind == "original",
-        filename=f"study-{study_id}-{name}" if kind == "original" else name,
+    stored = selectors.study_file(user=request.user, study_id=study_id, kind=kind)
+    name = PurePosixPath(stored.name).name
+    return file_response(
+        stored, download_name=f"study-{study_id}-{name}" if kind == "original" else None
     )

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from django.db import IntegrityError
-from django.http import FileResponse
+from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -46,6 +46,7 @@ from clinic.api.selectors import (
     submission_conflict,
 )
 from clinic.api.throttling import ApiTokenRateThrottle
+from clinic.downloads import file_response
 from clinic.errors import SubmissionConflict
 from clinic.fhir import diagnostic_report, operation_outcome
 from clinic.models import Review, Sex, Study
@@ -368,9 +369,8 @@ class StudyImageApi(ApiView):
             **_errors(404),
         },
     )
-    def get(self, request: Request, study_id: int) -> FileResponse:
-        stored = study_file(user=request.user, study_id=study_id, kind=self.kind)
-        return FileResponse(stored.open("rb"), content_type="image/png")
+    def get(self, request: Request, study_id: int) -> HttpResponse:
+        return file_response(study_file(user=request.user, study_id=study_id, kind=self.kind))
 
 
 @extend_schema_view(

@@ -145,6 +145,9 @@ STATIC_ROOT = os.environ.get("BONEAGE_STATIC_ROOT") or None
 WHITENOISE_USE_FINDERS = True  # serve app and admin static files without a collectstatic step
 MEDIA_ROOT = Path(os.environ.get("BONEAGE_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"  # never routed: files go through views that check the institution
+# Behind nginx: the internal location of the media folder, so that it sends the files the views
+# allowed (X-Accel-Redirect, clinic.downloads); empty: Django streams them itself.
+BONEAGE_MEDIA_ACCEL_PREFIX = os.environ.get("BONEAGE_MEDIA_ACCEL_PREFIX", "")
 
 # Upload safety (STANDARDS.md): Django sets no maximum, the service enforces this one.
 BONEAGE_MAX_UPLOAD_BYTES = int(os.environ.get("BONEAGE_MAX_UPLOAD_BYTES", 64 * 1024 * 1024))

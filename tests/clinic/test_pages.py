@@ -281,3 +281,18 @@ def test_a_database_outage_is_a_503_with_retry_after_on_pages_and_the_api(browse
     monkeypatch.setattr(apis, "study_get", unreachable)
     answer = browser.get("/api/v1/studies/1/")
     assert answer.status_code == 503 and answer.json()["code"] == "database_unavailable"
+
+
+def test_behind_nginx_files_are_handed_over_after_the_institution_check(
+    browser, client, done_study, other_user, settings
+):
+    settings.BONEAGE_MEDIA_ACCEL_PREFIX = "/protected-media/"
+    response = browser.get(reverse("study-file", args=[done_study.pk, "original"]))
+    assert response["X-Accel-Redirect"] == f"/protected-media/{done_study.original.name}"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response.content == b""
+    overlay = browser.get(f"/api/v1/studies/{done_study.pk}/overlay.png")
+    assert overlay["X-Accel-Redirect"].endswith("overlay.png")
+    client.force_login(other_user)
+    response = client.get(reverse("study-file", args=[done_study.pk, "original"]))
+    assert response.status_code == 404 and "X-Accel-Redirect" not in response
