@@ -177,7 +177,6 @@ def reading(request: HttpRequest, study_id: int) -> HttpResponse:
         "report": report,
         "assessment": engine.read_assessment(report.assessment),
         "review_form": ReviewForm(),
-        "signed_reading": selectors.signed_reading(report),
         "previous": previous,
         "next": following,
     }
