@@ -96,7 +96,7 @@ def test_a_correction_after_sign_off_keeps_both_signatures_in_the_history(browse
     reviews = list(done_study.report.reviews.all())
     assert [r.decision for r in reviews] == ["accepted", "corrected"]
     page = browser.get(reverse("study-report", args=[done_study.pk])).content.decode()
-    assert "Superseded by the correction below" in page and "Reading of record" in page
+    assert "Superseded by the later signature below" in page and "Reading of record" in page
     assert "capitate read as hamate" in page
     api = browser.get(f"/api/v1/studies/{done_study.pk}/").json()
     assert api["review"]["bone_age_months"] == 96
