@@ -35,7 +35,7 @@ def render_chart(assessment: AssessmentRecord, *, dpi: int = 110) -> bytes:
     answered = [
         (estimates[key], label, color, marker)
         for key, label, color, marker in _METHODS
-        if estimates[key].age_months is not None and estimates[key].interval_months is not None
+        if estimates[key].answered
     ]
     for offset, (estimate, label, color, marker) in enumerate(answered):
         low, high = (value / 12 for value in estimate.interval_months)

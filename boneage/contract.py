@@ -120,7 +120,8 @@ class Estimate(_Record):
 
     @property
     def answered(self) -> bool:
-        return self.age_months is not None
+        """Whether this path gave an age with its interval (else ``rejected`` says why)."""
+        return self.age_months is not None and self.interval_months is not None
 
 
 class MultistepEstimate(Estimate):

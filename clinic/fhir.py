@@ -166,7 +166,7 @@ def conclusion(assessment: AssessmentRecord, context: ReportContext) -> str:
     estimates = assessment.estimates()
     for path, (label, _method) in _PATHS.items():
         estimate = estimates[path]
-        if estimate.age_months is not None and estimate.interval_months is not None:
+        if estimate.answered:
             low, high = estimate.interval_months
             sentences.append(
                 f"{label}: {estimate.age_months:.1f} months (interval {low:.1f}–{high:.1f})."
@@ -241,7 +241,7 @@ def _observation_and_device(
         "device": {"reference": f"#{device_id}", "display": label},
     }
     _add_study_facts(observation, context)
-    if estimate.age_months is not None and estimate.interval_months is not None:
+    if estimate.answered:
         low, high = estimate.interval_months
         observation["valueQuantity"] = _months(estimate.age_months)
         observation["component"] = [

@@ -128,7 +128,7 @@ def chosen_records(directory: Path, split: str | None, limit: int | None) -> lis
 
 def _outcome(record: Record, estimate: Estimate) -> CaseResult:
     common = {"id": record.id, "sex": record.sex or "", "truth_months": float(record.age_months)}
-    if estimate.age_months is not None and estimate.interval_months is not None:
+    if estimate.answered:
         return CaseResult(
             **common, age_months=estimate.age_months, interval_months=estimate.interval_months
         )
