@@ -15,10 +15,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the tests use: chromium for the browser tests, dcmtk for third-party DICOM files.
+# Debian packages the tests use: chromium for the browser tests, dcmtk for third-party DICOM files,
+# docker-compose (v1, the one Debian has; no engine needed) to validate the compose file.
 system-deps:
-	@command -v chromium >/dev/null && command -v img2dcm >/dev/null || { \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium dcmtk; }
+	@command -v chromium >/dev/null && command -v img2dcm >/dev/null \
+		&& command -v docker-compose >/dev/null || { apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium dcmtk docker-compose; }
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
@@ -31,16 +33,18 @@ test: install system-deps
 test-training: install
 	$(BIN)/python -m pytest -m training $(PYTEST_ARGS)
 
-lint: install
+lint: install system-deps
 	$(BIN)/ruff check boneage clinic tests bench
 	$(BIN)/ruff format --check boneage clinic tests bench
 	$(BIN)/hadolint --failure-threshold warning docker/Dockerfile.*
+	docker-compose -f docker/docker-compose.yml config --quiet
 
 bench: install
 	$(BIN)/python bench/bench_phantom.py
 	$(BIN)/python bench/bench_multistep.py
 	$(BIN)/python bench/bench_assess.py
 	$(BIN)/python bench/bench_startup.py
+	$(BIN)/python bench/bench_service.py
 
 train-demo: install
 	$(BIN)/boneage train-demo

@@ -27,6 +27,7 @@ from boneage.preprocess import field_square, preprocess
 from boneage.quality import check_quality
 from boneage.radiograph import Radiograph
 from boneage.registry import ModelBundle
+from boneage.stages import stage, timed_stages
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,9 @@ class Assessment:
 
     record: AssessmentRecord
     overlay: np.ndarray | None = field(default=None, repr=False)
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall seconds of each stage that ran (gate, preprocessing, segmentation, measurement,
+    lookup, overlay, cnn): the worker logs them, ``bench/bench_service.py`` reports them."""
 
     def to_dict(self) -> dict[str, Any]:
         """The assessment contract as JSON (``boneage assess --json``)."""
@@ -57,13 +61,33 @@ def assess(
     because both estimates are sex-specific. ``chronological_age_months`` overrides the age the
     file's tags give; with one, each estimate is read against it (difference, SDS, category).
     """
+    with timed_stages() as seconds:
+        record, overlay = _assess(radiograph, models, sex, chronological_age_months)
+    # Validated here, where it is made: a drifted field fails in the engine's own tests.
+    return Assessment(
+        record=AssessmentRecord.model_validate(record),
+        overlay=overlay,
+        seconds={name: round(s, 4) for name, s in seconds.items()},
+    )
+
+
+def _assess(
+    radiograph: Radiograph,
+    models: ModelBundle,
+    sex: str | None,
+    chronological_age_months: float | None,
+) -> tuple[dict[str, Any], np.ndarray | None]:
+    """:func:`assess`'s work, with its stages timed: the record as JSON, and the overlay."""
     sex, sex_source, sex_check = _settle_sex(sex, radiograph.sex)
     age = (
         chronological_age_months
         if chronological_age_months is not None
         else (radiograph.age_months)
     )
-    quality = check_quality(radiograph.pixels, laterality=radiograph.laterality, gate=models.gate)
+    with stage("gate"):
+        quality = check_quality(
+            radiograph.pixels, laterality=radiograph.laterality, gate=models.gate
+        )
     checks = [_check(c.name, c.passed, c.detail) for c in quality.checks]
     if sex_check:
         checks.append(sex_check)
@@ -74,7 +98,8 @@ def assess(
     framings = {models.unet_framing, models.regressor.framing}
     if rejected is None and "hand" in framings:
         try:
-            prepared = preprocess(quality.pixels)
+            with stage("preprocessing"):
+                prepared = preprocess(quality.pixels)
         except InputError as error:
             rejected = str(error)
     if rejected is not None:
@@ -85,7 +110,8 @@ def assess(
         if "hand" in framings:
             corrections += prepared.notes
         if "field" in framings:
-            field = field_square(quality.as_acquired)
+            with stage("preprocessing"):
+                field = field_square(quality.as_acquired)
             corrections += field.notes
         if models.unet_framing == "field":
             ms = run_landmark_multistep(
@@ -121,7 +147,8 @@ def assess(
                 "the multi-step path"
             )
         framed = field if models.regressor.framing == "field" else prepared
-        ee = models.regressor.predict(framed, sex)
+        with stage("cnn"):
+            ee = models.regressor.predict(framed, sex)
         endtoend = {
             "age_months": round(ee.age_months, 1),
             "interval_months": [round(v, 1) for v in ee.interval_months],
@@ -160,8 +187,7 @@ def assess(
     }
     if age:
         record["chronological"] = _chronological(age, sex, multistep, endtoend, models)
-    # Validated here, where it is made: a drifted field fails in the engine's own tests.
-    return Assessment(record=AssessmentRecord.model_validate(record), overlay=overlay)
+    return record, overlay
 
 
 def _settle_sex(given: str | None, tagged: str | None) -> tuple[str, str, dict[str, Any] | None]:

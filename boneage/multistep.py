@@ -30,6 +30,7 @@ from boneage.notes import difference_limit
 from boneage.overlay import render_hand_overlay, render_overlay
 from boneage.reference import AgeEstimate, ReferenceTable, SpacingMode, estimate_age
 from boneage.segment import segment
+from boneage.stages import stage
 
 MIN_LONG_BONES = 8
 """Fewer long bones than this (of 21) and the mask is not a hand we can measure: a partial image,
@@ -234,8 +235,10 @@ def run_multistep(
     """
     if sex is None:
         raise MissingSex("The multi-step estimate needs the child's sex (F or M).")
-    labels = segment(model, image)
-    measurements = measure_bones(labels, spacing_mm)
+    with stage("segmentation"):
+        labels = segment(model, image)
+    with stage("measurement"):
+        measurements = measure_bones(labels, spacing_mm)
     mode = _spacing_mode(spacing_mm, reference)
     return _look_up(
         measurements,
@@ -266,8 +269,12 @@ def _look_up(
     """The rejection in words when ``reason`` says the measurements cannot be read, else the
     table's estimate; ``draw(outliers)`` renders the overlay either way."""
     if reason is not None:
-        return MultistepRejection(reason, draw(()))
-    estimate = estimate_age(reference, measurements, sex, mode)
+        with stage("overlay"):
+            return MultistepRejection(reason, draw(()))
+    with stage("lookup"):
+        estimate = estimate_age(reference, measurements, sex, mode)
+    with stage("overlay"):
+        overlay = draw(estimate.outliers)
     return MultistepResult(
         age_months=estimate.age_months,
         interval_months=estimate.interval_months,
@@ -275,7 +282,7 @@ def _look_up(
         measurements=measurements,
         estimate=estimate,
         reference=reference.ident,
-        overlay=draw(estimate.outliers),
+        overlay=overlay,
     )
 
 
@@ -315,8 +322,10 @@ def run_landmark_multistep(
     input's pixel spacing, or None. Raises :class:`MissingSex` when ``sex`` is None."""
     if sex is None:
         raise MissingSex("The multi-step estimate needs the child's sex (F or M).")
-    hand = locate(network, image)
-    measurements = measure_hand(hand, spacing_mm)
+    with stage("segmentation"):
+        hand = locate(network, image)
+    with stage("measurement"):
+        measurements = measure_hand(hand, spacing_mm)
     return _look_up(
         measurements,
         hand_rejection_reason(measurements),

@@ -57,7 +57,8 @@ class AssessedFilm:
     radiograph_png: bytes
     overlay_png: bytes | None
     seconds: dict[str, float]
-    """Wall seconds of each stage: read, assess, images."""
+    """Wall seconds of each stage: read, the engine's (:attr:`boneage.assess.Assessment.seconds`),
+    chart, and images (the preview and overlay PNGs)."""
 
 
 def assess_film(
@@ -71,23 +72,26 @@ def assess_film(
 
     def lap() -> float:
         clock.append(time.perf_counter())
-        return round(clock[-1] - clock[-2], 3)
+        return round(clock[-1] - clock[-2], 4)
 
     radiograph = read_radiograph(data)
-    read_s = lap()
+    seconds = {"read": lap()}
     result = assess(
         radiograph, sex=sex, chronological_age_months=chronological_age_months, models=models
     )
-    assess_s = lap()
+    lap()
+    seconds |= result.seconds
     chart = render_chart(result.record)
+    seconds["chart"] = lap()
     preview = _png(radiograph.preview())
     overlay = _png(result.overlay) if result.overlay is not None else None
+    seconds["images"] = lap()
     return AssessedFilm(
         record=result.record,
         chart_png=chart,
         radiograph_png=preview,
         overlay_png=overlay,
-        seconds={"read": read_s, "assess": assess_s, "images": lap()},
+        seconds=seconds,
     )
 
 

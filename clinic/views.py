@@ -33,7 +33,8 @@ def healthz(request: HttpRequest) -> HttpResponse:
     """Liveness for the container's health check and the load balancer: 200 when the database
     answers, 503 when it does not. Says nothing else, needs no login."""
     try:
-        connection.ensure_connection()
+        with connection.cursor() as cursor:  # a query: a pooled connection may be a dead one
+            cursor.execute("SELECT 1")
     except DatabaseError:
         return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
     return HttpResponse("ok\n", content_type="text/plain")

@@ -48,6 +48,9 @@ def database(url: str) -> dict[str, object]:
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
             "CONN_MAX_AGE": 60,
+            # A pooled connection is checked before a request reuses it: after PostgreSQL
+            # restarts, the first request reconnects instead of failing on the dead one.
+            "CONN_HEALTH_CHECKS": True,
         }
     raise ImproperlyConfigured(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
 
@@ -148,6 +151,32 @@ MEDIA_URL = "/media/"  # never routed: files go through views that check the ins
 # Behind nginx: the internal location of the media folder, so that it sends the files the views
 # allowed (X-Accel-Redirect, clinic.downloads); empty: Django streams them itself.
 BONEAGE_MEDIA_ACCEL_PREFIX = os.environ.get("BONEAGE_MEDIA_ACCEL_PREFIX", "")
+# Media on S3-compatible object storage (AWS S3, MinIO, Ceph), so that web and workers on several
+# machines read the same files without a shared filesystem. Credentials come from boto3's own
+# environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or the machine's role.
+BONEAGE_S3_BUCKET = os.environ.get("BONEAGE_S3_BUCKET", "")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if BONEAGE_S3_BUCKET:
+    if BONEAGE_MEDIA_ACCEL_PREFIX:
+        raise ImproperlyConfigured(
+            "BONEAGE_MEDIA_ACCEL_PREFIX names a media folder for nginx; with BONEAGE_S3_BUCKET "
+            "the media are in the bucket: leave it empty and the views stream them"
+        )
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": BONEAGE_S3_BUCKET,
+            "endpoint_url": os.environ.get("BONEAGE_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("BONEAGE_S3_REGION") or None,
+            "location": os.environ.get("BONEAGE_S3_PREFIX", ""),
+            "default_acl": "private",
+            "querystring_auth": True,  # never a public URL (the views check the institution)
+            "file_overwrite": True,  # the clinic names files by content or by study itself
+        },
+    }
 
 # Upload safety (STANDARDS.md): Django sets no maximum, the service enforces this one.
 BONEAGE_MAX_UPLOAD_BYTES = int(os.environ.get("BONEAGE_MAX_UPLOAD_BYTES", 64 * 1024 * 1024))

@@ -79,6 +79,15 @@ def test_assessment_follows_the_contract(models: ModelBundle) -> None:
     json.dumps(result)  # the contract is plain JSON
 
 
+def test_each_stage_that_ran_is_timed(models: ModelBundle) -> None:
+    seconds = assess(_radiograph(18), models=models, sex="F").seconds
+    ran = {"gate", "preprocessing", "segmentation", "measurement", "overlay", "cnn"}
+    assert ran <= set(seconds) <= ran | {"lookup"}  # no lookup when the path rejects the film
+    assert all(0 < s < 60 for s in seconds.values())
+    blank = dataclasses.replace(_radiograph(17), pixels=np.full((512, 512), 0.3, np.float32))
+    assert set(assess(blank, models=models, sex="F").seconds) == {"gate"}  # rejected there
+
+
 def test_chronological_age_is_read_against_the_trusted_estimate(models: ModelBundle) -> None:
     result = assess(_radiograph(12), models=models, sex="M", chronological_age_months=60)
     chronological = result.to_dict()["chronological"]

@@ -4,46 +4,15 @@ the reader's own typed error in words: never another exception, never a hang."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
 
 from boneage.errors import InputError
 from boneage.io import read_radiograph
 from boneage.radiograph import Radiograph
-from tests.boneage.radiograph_files import dicom_bytes, gradient_image, png_bytes
-
-
-def _jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray((gradient_image(160, 128, 255)).astype(np.uint8)).save(buffer, format="JPEG")
-    return buffer.getvalue()
-
-
-SEEDS = {
-    "png": png_bytes(gradient_image(160, 128)),
-    "jpeg": _jpeg(),
-    "dicom": dicom_bytes(gradient_image(160, 128)),
-}
-
-
-@st.composite
-def mutated(draw: st.DrawFn) -> bytes:
-    """A valid file with bytes flipped, a slice cut out, or the tail cut off."""
-    data = bytearray(SEEDS[draw(st.sampled_from(sorted(SEEDS)))])
-    for _ in range(draw(st.integers(0, 8))):
-        position = draw(st.integers(0, len(data) - 1))
-        data[position] = draw(st.integers(0, 255))
-    if draw(st.booleans()):
-        start = draw(st.integers(0, len(data) - 1))
-        del data[start : start + draw(st.integers(1, 64))]
-    if draw(st.booleans()):
-        data = data[: draw(st.integers(0, len(data)))]
-    return bytes(data)
+from tests.boneage.fuzz_files import FUZZ_SCALE, SEEDS, mutated
 
 
 def _read_or_refuse(data: bytes) -> None:
@@ -56,13 +25,15 @@ def _read_or_refuse(data: bytes) -> None:
         assert np.isfinite(radiograph.pixels).all()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=150 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(mutated())
 def test_mutated_files_decode_or_are_refused_in_words(data: bytes) -> None:
     _read_or_refuse(data)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100 * FUZZ_SCALE, deadline=None)
 @given(st.binary(max_size=4096), st.sampled_from([b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"]))
 def test_random_bytes_behind_a_known_signature_are_refused_in_words(
     tail: bytes, signature: bytes

@@ -9,7 +9,8 @@ import importlib
 import io
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -76,11 +77,15 @@ def other_user(make_user: Callable[..., Any]) -> Any:
 
 def fake_assessment(data: dict[str, Any]) -> Any:
     """The engine's own ``Assessment`` of ``data`` (validated against the contract) with a
-    small overlay image: what ``assess`` returns, without running the models."""
+    small overlay image and two stage timings: what ``assess`` returns, without the models."""
     from boneage.assess import Assessment
     from boneage.contract import read_assessment
 
-    return Assessment(read_assessment(data), overlay=np.zeros((32, 32, 3), dtype=np.uint8))
+    return Assessment(
+        read_assessment(data),
+        overlay=np.zeros((32, 32, 3), dtype=np.uint8),
+        seconds={"segmentation": 0.04, "cnn": 0.05},
+    )
 
 
 def _engine_module(monkeypatch: pytest.MonkeyPatch, name: str) -> types.ModuleType:
@@ -152,3 +157,31 @@ def png_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+@pytest.fixture
+def real_services() -> None:
+    """Skip unless the test runs on PostgreSQL and Redis (a real worker cannot share SQLite's
+    memory); start with an empty queue."""
+    from tests.clinic.worker_process import flush_broker, services_available
+
+    if not services_available():
+        pytest.skip("needs PostgreSQL and Redis (required with CI=true by clinic/settings/test.py)")
+    flush_broker()
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """``workers(name, **options)`` starts a real Celery worker
+    (:func:`tests.clinic.worker_process.start_worker`); every one is stopped at the end."""
+    from tests.clinic.worker_process import start_worker, stop
+
+    started = []
+
+    def start(name: str, **options: Any) -> Any:
+        started.append(start_worker(name, tmp_path, **options))
+        return started[-1]
+
+    yield start
+    for worker in started:
+        stop(worker)

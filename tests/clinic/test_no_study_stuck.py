@@ -122,7 +122,8 @@ def test_each_state_change_is_one_log_line_without_patient_data(queued, fake_eng
     lines = [r.getMessage() for r in caplog.records if r.name == "clinic.services"]
     assert lines[0] == f"study={queued.pk} status=running attempt=1"
     assert lines[1].startswith(f"study={queued.pk} status=done attempt=1 seconds=read:")
-    assert "assess:" in lines[1] and "regression:cnn-demo-1.0.0" in lines[1]
+    assert "segmentation:0.040,cnn:0.050,chart:" in lines[1]  # the engine's stages, the clinic's
+    assert "regression:cnn-demo-1.0.0" in lines[1]
     text = " ".join(lines)
     assert "Doe" not in text and "MRN-77" not in text and "hand.png" not in text
 

@@ -61,6 +61,18 @@ def test_production_refuses_the_secret_key_as_identifier_key():
     assert "BONEAGE_IDENTIFIER_KEY must differ" in answer.stderr
 
 
+def test_an_s3_bucket_makes_the_media_storage_s3_and_refuses_an_nginx_media_folder():
+    code = (
+        "from clinic.settings import production as s\n"
+        "print(s.STORAGES['default']['BACKEND'], s.STORAGES['default']['OPTIONS']['bucket_name'])\n"
+    )
+    answer = _python(code, **PRODUCTION, BONEAGE_S3_BUCKET="films")
+    assert answer.stdout.split() == ["storages.backends.s3.S3Storage", "films"], answer.stderr
+    both = PRODUCTION | {"BONEAGE_S3_BUCKET": "films", "BONEAGE_MEDIA_ACCEL_PREFIX": "/media/"}
+    answer = _python("import clinic.settings.production", **both)
+    assert answer.returncode != 0 and "leave it empty" in answer.stderr
+
+
 def test_production_passes_the_deployment_checklist():
     code = (
         "import django, sys\n"

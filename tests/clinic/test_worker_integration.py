@@ -13,38 +13,18 @@ import pytest
 from clinic import services
 from clinic.models import Report, Study
 from tests.clinic.worker_process import (
-    flush_broker,
     pool_children,
-    services_available,
-    start_worker,
-    stop,
     wait_until,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("real_services"),
+]
 
 # Loading the demo models and one assessment on a shared CPU (seconds): generous, not tight.
 TIMEOUT_S = 240
-
-
-@pytest.fixture(autouse=True)
-def _real_services() -> None:
-    if not services_available():
-        pytest.skip("needs PostgreSQL and Redis (required with CI=true by clinic/settings/test.py)")
-    flush_broker()
-
-
-@pytest.fixture
-def workers(tmp_path):
-    started = []
-
-    def start(name, **options):
-        started.append(start_worker(name, tmp_path, **options))
-        return started[-1]
-
-    yield start
-    for worker in started:
-        stop(worker)
 
 
 def _status(study: Study) -> str:

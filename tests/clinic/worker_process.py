@@ -2,8 +2,8 @@
 
 Used by the integration and browser tests. The worker gets the test database's name (pytest-django
 made ``test_<name>``) through ``DATABASE_URL``, so what the test commits the worker reads.
-``delay_s`` makes every assessment wait that long first (through ``slow_worker.py``), so that a
-test can kill the worker while a task is surely running.
+``delay_s`` makes every assessment wait that long first and ``crash`` makes it kill its process
+(through ``slow_worker.py``), so that a test can fault the worker while a task surely runs.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ def services_available() -> bool:
     return connection.vendor == "postgresql" and settings.CELERY_BROKER_URL.startswith("redis")
 
 
-def database_url() -> str:
+def database_url(*, port: int | None = None) -> str:
+    """The test database's URL, through ``port`` on loopback when given (a proxy)."""
     db = connection.settings_dict
     auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    host = "127.0.0.1" if port else db["HOST"] or "127.0.0.1"
+    return f"postgres://{auth}@{host}:{port or db['PORT'] or 5432}/{db['NAME']}"
 
 
 def flush_broker() -> None:
@@ -40,19 +42,30 @@ def flush_broker() -> None:
 
 
 def start_worker(
-    name: str, log_dir: Path, *, delay_s: float = 0.0, visibility_timeout_s: int | None = None
+    name: str,
+    log_dir: Path,
+    *,
+    delay_s: float = 0.0,
+    visibility_timeout_s: int | None = None,
+    crash: bool = False,
+    broker_url: str | None = None,
+    environment: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``celery worker`` (prefork, one child) consuming this device's queue."""
+    """Start ``celery worker`` (prefork, one child) consuming this device's queue; ``crash``
+    makes every assessment kill its process, ``broker_url`` replaces the test's broker, and
+    ``environment`` adds settings."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_BROKER_URL": broker_url or settings.CELERY_BROKER_URL,
         "BONEAGE_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "BONEAGE_IDENTIFIER_KEY": settings.BONEAGE_IDENTIFIER_KEY,
         "BONEAGE_TEST_ASSESS_DELAY_S": str(delay_s),
+        "BONEAGE_TEST_ASSESS_CRASH": "1" if crash else "0",
         "OMP_NUM_THREADS": "1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
+    env.update(environment or {})
     env.pop("PYTEST_VERSION", None)
     if visibility_timeout_s is not None:
         env["BONEAGE_VISIBILITY_TIMEOUT_S"] = str(visibility_timeout_s)

@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from clinic.models import Study
+from tests.boneage.fuzz_files import FUZZ_SCALE
 
 CHECKS = [
     not_a_server_error,
@@ -26,8 +27,9 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-MAX_EXAMPLES = 25
-"""Per operation: enough to reach every documented error of the six operations, in seconds."""
+MAX_EXAMPLES = 25 * FUZZ_SCALE
+"""Per operation: enough to reach every documented error of the six operations, in seconds (more
+in ``bench/bench_fuzz.py``)."""
 
 
 @pytest.fixture
