@@ -41,6 +41,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -164,7 +165,8 @@ def engine_stages(films: list[bytes]) -> None:
     print(f"  ratio whole-film median / 1 s target: {statistics.median(totals):.2f}")
 
 
-def _user():
+def _user() -> Any:
+    """The bench's clinician, in an institution of its own."""
     from django.contrib.auth import get_user_model
 
     from clinic.models import Institution, Membership
@@ -175,7 +177,7 @@ def _user():
     return user
 
 
-def _queue(user, films: list[bytes], count: int) -> list[int]:
+def _queue(user: Any, films: list[bytes], count: int) -> list[int]:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from clinic import services
@@ -229,7 +231,7 @@ def _outcome(ids: list[int]) -> dict[str, int]:
     return {row["status"]: row["n"] for row in rows}
 
 
-def worker_throughput(user, films: list[bytes], uploads: int, pool: int) -> None:
+def worker_throughput(user: Any, films: list[bytes], uploads: int, pool: int) -> None:
     from django.db.models import Max, Min
 
     from clinic.models import Study
@@ -279,7 +281,7 @@ def _percentiles(values: list[float]) -> str:
     return f"p50 {cuts[0]:7.1f}  p95 {cuts[1]:7.1f}  p99 {cuts[2]:7.1f} ms"
 
 
-def api_latency(user, films: list[bytes], levels: list[int], seconds: int) -> None:
+def api_latency(user: Any, films: list[bytes], levels: list[int], seconds: int) -> None:
 
     from clinic.api.tokens import api_token_create
     from clinic.models import Study
