@@ -79,7 +79,7 @@ def assess_film(
     result = assess(
         radiograph, sex=sex, chronological_age_months=chronological_age_months, models=models
     )
-    lap()
+    lap()  # the engine's time is given stage by stage, in result.seconds
     seconds |= result.seconds
     chart = render_chart(result.record)
     seconds["chart"] = lap()

@@ -3,7 +3,7 @@
 Used by the integration and browser tests. The worker gets the test database's name (pytest-django
 made ``test_<name>``) through ``DATABASE_URL``, so what the test commits the worker reads.
 ``delay_s`` makes every assessment wait that long first and ``crash`` makes it kill its process
-(through ``slow_worker.py``), so that a test can fault the worker while a task surely runs.
+(through ``faulty_worker.py``), so that a test can fault the worker while a task surely runs.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def start_worker(
     log_path = log_dir / f"{name}.log"
     log = log_path.open("wb")
     command = [
-        sys.executable, str(Path(__file__).with_name("slow_worker.py")), "worker",
+        sys.executable, str(Path(__file__).with_name("faulty_worker.py")), "worker",
         "--queues", settings.BONEAGE_DEVICE, "--concurrency", "1", "--pool", "prefork",
         "--hostname", f"{name}@%h", "--loglevel", "INFO",
         "--without-gossip", "--without-mingle", "--without-heartbeat",
