@@ -33,5 +33,10 @@ class ReviewReasonRequired(BoneAgeError):
     """A corrected bone age needs the reason for the correction."""
 
 
+class StorageUnavailable(BoneAgeError):
+    """The media storage refused the upload (disk full, read-only, bucket unreachable): nothing
+    was stored, and the same upload can be sent again once it is back."""
+
+
 class ReportNotReady(BoneAgeError):
     """The study has no report yet (queued, running or failed)."""

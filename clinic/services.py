@@ -30,6 +30,7 @@ from clinic.errors import (
     InvalidStudyData,
     ReviewChoiceRequired,
     ReviewReasonRequired,
+    StorageUnavailable,
     UploadTooLarge,
 )
 from clinic.identifiers import identifier_hmac
@@ -118,12 +119,36 @@ def _resolve_age(
 
 
 def _store_original(data: bytes, source_format: str) -> tuple[str, str]:
-    """Save the bytes under their SHA-256 (once) and return (storage name, hex digest)."""
+    """Save the bytes under their SHA-256 (once) and return (storage name, hex digest); raises
+    ``StorageUnavailable`` when the storage refuses them."""
     digest = hashlib.sha256(data).hexdigest()
     name = f"originals/{digest[:2]}/{digest}.{_EXTENSIONS.get(source_format, 'bin')}"
-    if not default_storage.exists(name):
-        name = default_storage.save(name, ContentFile(data))
+    try:
+        if not default_storage.exists(name):
+            name = default_storage.save(name, ContentFile(data))
+    except Exception as error:
+        if not storage_refused(error):
+            raise
+        logger.exception("an upload could not be stored")
+        raise StorageUnavailable(
+            f"The clinic's storage refused the file ({_storage_reason(error)}): nothing was "
+            "stored. Try again in a minute; the administrators were told."
+        ) from error
     return name, digest
+
+
+def storage_refused(error: Exception) -> bool:
+    """Whether ``error`` is the media storage refusing: an ``OSError`` of the filesystem (full,
+    read-only, gone) or boto's error for an S3 bucket (unreachable, access denied)."""
+    if isinstance(error, OSError):
+        return True
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return isinstance(error, BotoCoreError | ClientError)
+
+
+def _storage_reason(error: Exception) -> str:
+    return (error.strerror if isinstance(error, OSError) else None) or type(error).__name__
 
 
 def study_create(
@@ -299,11 +324,13 @@ def run_assessment(*, study_id: int, get_models: Callable[[], Any] | None = None
         )
     try:
         return _store_report(study, film)
-    except OSError as error:
+    except Exception as error:
+        if not storage_refused(error):
+            raise
         logger.exception("study=%s report could not be stored", study.pk)
         return _mark_failed(
             study,
-            f"The report could not be stored ({error.strerror or type(error).__name__}): the "
+            f"The report could not be stored ({_storage_reason(error)}): the "
             "server's storage refused it. Nothing was kept; the administrators were told.",
         )
 

@@ -65,7 +65,7 @@ class ErrorOutput(serializers.Serializer):
 
 
 def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    """The documented error answers of an endpoint, always with 401 and 429."""
+    """The documented error answers of an endpoint, always with 401, 429 and 503."""
     words = {
         400: "Invalid metadata: `{field: [messages]}`, or `{detail, code}`.",
         401: "Missing, invalid or revoked token.",
@@ -76,8 +76,10 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
         413: "The file is over the size or pixel limit.",
         415: "Not a decodable PNG, JPEG or DICOM image, or not multipart/form-data.",
         429: "Too many requests for this token; see `Retry-After`.",
+        503: "The database or the media storage is not answering: nothing was stored; send the "
+        "same request again after `Retry-After` seconds.",
     }
-    wanted = sorted({*codes, 401, 429})
+    wanted = sorted({*codes, 401, 429, 503})
     return {
         code: OpenApiResponse(
             response=OpenApiTypes.OBJECT if code == 400 else ErrorOutput, description=words[code]

@@ -26,7 +26,7 @@ from boneage.errors import (
     NoPixelData,
     UnsupportedFormat,
 )
-from clinic.errors import ReportNotReady, SubmissionConflict, UploadTooLarge
+from clinic.errors import ReportNotReady, StorageUnavailable, SubmissionConflict, UploadTooLarge
 from clinic.middleware import RETRY_AFTER_S, UNAVAILABLE
 
 STATUS_OF_ERROR: tuple[tuple[type[BoneAgeError], int], ...] = (
@@ -39,6 +39,7 @@ STATUS_OF_ERROR: tuple[tuple[type[BoneAgeError], int], ...] = (
     (MultiFrameImage, status.HTTP_415_UNSUPPORTED_MEDIA_TYPE),
     (ReportNotReady, status.HTTP_409_CONFLICT),
     (SubmissionConflict, status.HTTP_409_CONFLICT),
+    (StorageUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
 )
 """First match wins; any other engine or clinic error is the caller's to fix: 400."""
 
@@ -60,7 +61,11 @@ def api_exception_handler(error: Exception, context: dict[str, Any]) -> Response
     """DRF's handler, plus the typed errors and a database outage (503 with Retry-After: the
     client should try again); anything else stays a 500 (a bug to see, not hide)."""
     if isinstance(error, BoneAgeError):
-        return Response({"detail": str(error), "code": error_code(error)}, status=status_of(error))
+        code = status_of(error)
+        retry = {"Retry-After": str(RETRY_AFTER_S)} if code == 503 else None
+        return Response(
+            {"detail": str(error), "code": error_code(error)}, status=code, headers=retry
+        )
     if isinstance(error, OperationalError | InterfaceError):
         return Response(
             {"detail": UNAVAILABLE, "code": "database_unavailable"},

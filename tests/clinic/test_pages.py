@@ -55,6 +55,19 @@ def test_an_unusable_file_is_explained_on_the_form(browser, upload):
     assert not Study.objects.exists()
 
 
+def test_an_upload_the_storage_refuses_is_explained_on_the_form(
+    browser, upload, settings, tmp_path
+):
+    (tmp_path / "a-file").write_bytes(b"not a folder")
+    settings.MEDIA_ROOT = tmp_path / "a-file" / "media"  # the filesystem refuses to create it
+    response = browser.post(reverse("study-upload"), {"files": [upload()], "sex": "F"})
+    assert response.status_code == 200
+    assert "storage refused the file (Not a directory): nothing was stored" in (
+        response.content.decode()
+    )
+    assert not Study.objects.exists()
+
+
 def test_the_report_shows_both_estimates_notes_and_agreement(browser, done_study):
     page = browser.get(reverse("study-report", args=[done_study.pk])).content.decode()
     assert "Multi-step estimate" in page and "End-to-end estimate" in page

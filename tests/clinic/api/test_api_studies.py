@@ -95,6 +95,22 @@ def test_an_unsupported_or_undecodable_file_is_415_and_stores_nothing(api: APICl
     assert Study.objects.count() == 0 and stored_files() == before
 
 
+def test_an_upload_the_storage_refuses_is_503_and_stores_nothing(
+    api: APIClient, phantom_png, settings: Any, tmp_path: Any
+):
+    """The media folder lies under a plain file, so the real filesystem refuses to create it."""
+    (tmp_path / "a-file").write_bytes(b"not a folder")
+    settings.MEDIA_ROOT = tmp_path / "a-file" / "media"
+    response = _post(api, phantom_png, sex="F")
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+    assert response.json()["code"] == "storage_unavailable"
+    assert "refused the file (Not a directory): nothing was stored" in response.json()["detail"]
+    assert Study.objects.count() == 0
+
+    settings.MEDIA_ROOT = tmp_path / "media"  # the storage is back: the same upload is accepted
+    assert _post(api, phantom_png, sex="F").status_code == 201
+
+
 def test_an_empty_file_is_400_on_the_image_field(api: APIClient):
     response = _post(api, b"", sex="F")
     assert response.status_code == 400
