@@ -1,7 +1,8 @@
 """Faults against the real services, each bounded in time: a film that crashes its worker every
 time, Redis restarted under queued and running studies, PostgreSQL unreachable under the web
 server. (A worker killed mid-task: ``test_worker_integration.py``; storage full and every other
-failure injected into one run: ``test_no_study_stuck.py``.)
+failure injected into one run: ``test_no_study_stuck.py``; an upload the storage refuses:
+``api/test_api_studies.py``.)
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def test_a_film_that_crashes_its_worker_every_time_fails_after_its_attempts(
     assert not Report.objects.filter(study=study).exists()
     log = Path(worker.log_path).read_text(errors="replace")
     assert "signal 9 (SIGKILL)" in log  # its pool child crashed, not the study's code
-    # The worker survived its children's deaths and still assesses other films.
+    # The queue is not blocked behind it: the next film is assessed (by a worker without the
+    # injected crash, which would kill every assessment).
     stop(worker)
     healthy = workers("healthy")
     other = services.study_create(user=user, file=upload(), sex="M", chronological_age_months=90)
@@ -119,8 +121,9 @@ def private_redis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
     servers: list[_Redis] = []
 
     def start(*, persistent: bool) -> _Redis:
-        server = _Redis(tmp_path / f"redis-{len(servers)}", persistent=persistent)
-        (tmp_path / f"redis-{len(servers)}").mkdir()
+        folder = tmp_path / f"redis-{len(servers)}"
+        folder.mkdir()
+        server = _Redis(folder, persistent=persistent)
         server.start()
         servers.append(server)
         monkeypatch.setenv("CELERY_BROKER_URL", server.url)  # Celery reads it before its conf
@@ -134,6 +137,8 @@ def private_redis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
 
 
 def _forget_connections() -> None:
+    """Celery caches its publishing connections (as its own after-fork hook, these two
+    attributes); forgotten, the next publish connects to the broker URL now in force."""
     app._pool = None
     app.amqp._producer_pool = None
 
@@ -142,8 +147,8 @@ def test_redis_restarted_under_queued_and_running_studies_loses_none(
     workers, user, upload, private_redis
 ) -> None:
     """Redis with its append-only file (as ``docker/docker-compose.yml`` runs it) keeps the
-    queue across a restart; the task that was running when it went is redone from its
-    unacknowledged copy, and the first run to finish writes the one report."""
+    queue across a restart; the worker reconnects, and the task that was running when Redis went
+    either finishes or is redone from its unacknowledged copy (a redone study is found done)."""
     redis = private_redis(persistent=True)
     worker = workers("through-restart", delay_s=4, visibility_timeout_s=5, broker_url=redis.url)
     studies = [
@@ -156,6 +161,7 @@ def test_redis_restarted_under_queued_and_running_studies_loses_none(
     wait_until(lambda: _finished(*studies), TIMEOUT_S, "every study after the restart")
     assert [s.status for s in studies] == ["done"] * 3
     assert Report.objects.filter(study__in=studies).count() == 3
+    assert [s.attempts for s in studies[1:]] == [1, 1]  # the queued ones ran once, after it
 
 
 def test_queued_studies_lost_with_a_redis_that_keeps_nothing_are_requeued_by_the_sweeper(
