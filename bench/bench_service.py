@@ -116,11 +116,11 @@ def _film(seed: int, long_side: int) -> bytes:
     """A phantom hand as a 16-bit PNG, resized so that its long side is ``long_side`` pixels."""
     from PIL import Image
 
-    from clinic.management.commands.bootstrap_demo import phantom_png
+    from boneage.training.phantom import generate_phantom
 
     rng = random.Random(seed)
-    data = phantom_png(seed=seed, age_months=rng.uniform(24, 204), sex=rng.choice("FM"))
-    pixels = np.asarray(Image.open(io.BytesIO(data)), dtype=np.float32)
+    phantom = generate_phantom(seed, age_months=rng.uniform(24, 204), sex=rng.choice("FM"))
+    pixels = np.asarray(phantom.image, dtype=np.float32) * 65535.0
     scale = long_side / max(pixels.shape)
     size = (round(pixels.shape[1] * scale), round(pixels.shape[0] * scale))
     resized = np.asarray(Image.fromarray(pixels, mode="F").resize(size, Image.Resampling.BILINEAR))

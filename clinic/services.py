@@ -127,28 +127,25 @@ def _store_original(data: bytes, source_format: str) -> tuple[str, str]:
         if not default_storage.exists(name):
             name = default_storage.save(name, ContentFile(data))
     except Exception as error:
-        if not storage_refused(error):
+        if (reason := _storage_refusal(error)) is None:
             raise
         logger.exception("an upload could not be stored")
         raise StorageUnavailable(
-            f"The clinic's storage refused the file ({_storage_reason(error)}): nothing was "
-            "stored. Try again in a minute; the administrators were told."
+            f"The clinic's storage refused the file ({reason}): nothing was stored. Try again "
+            "in a minute; the administrators were told."
         ) from error
     return name, digest
 
 
-def storage_refused(error: Exception) -> bool:
-    """Whether ``error`` is the media storage refusing: an ``OSError`` of the filesystem (full,
-    read-only, gone) or boto's error for an S3 bucket (unreachable, access denied)."""
+def _storage_refusal(error: Exception) -> str | None:
+    """The reason in words when ``error`` is the media storage refusing (an ``OSError`` of the
+    filesystem: full, read-only, gone; boto's error for an S3 bucket: unreachable, access
+    denied), else None."""
     if isinstance(error, OSError):
-        return True
+        return error.strerror or type(error).__name__
     from botocore.exceptions import BotoCoreError, ClientError
 
-    return isinstance(error, BotoCoreError | ClientError)
-
-
-def _storage_reason(error: Exception) -> str:
-    return (error.strerror if isinstance(error, OSError) else None) or type(error).__name__
+    return type(error).__name__ if isinstance(error, BotoCoreError | ClientError) else None
 
 
 def study_create(
@@ -325,13 +322,13 @@ def run_assessment(*, study_id: int, get_models: Callable[[], Any] | None = None
     try:
         return _store_report(study, film)
     except Exception as error:
-        if not storage_refused(error):
+        if (reason := _storage_refusal(error)) is None:
             raise
         logger.exception("study=%s report could not be stored", study.pk)
         return _mark_failed(
             study,
-            f"The report could not be stored ({_storage_reason(error)}): the "
-            "server's storage refused it. Nothing was kept; the administrators were told.",
+            f"The report could not be stored ({reason}): the server's storage refused it. "
+            "Nothing was kept; the administrators were told.",
         )
 
 

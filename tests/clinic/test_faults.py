@@ -7,7 +7,6 @@ failure injected into one run: ``test_no_study_stuck.py``; an upload the storage
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
@@ -28,6 +27,7 @@ from tests.clinic.tcp_proxy import TcpProxy
 from tests.clinic.worker_process import (
     ROOT,
     database_url,
+    service_environment,
     stop,
     wait_until,
 )
@@ -193,13 +193,8 @@ def web_through(tmp_path: Path) -> Iterator:
     proxy = TcpProxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432))
     port = _free_port()
     env = {
-        **os.environ,
+        **service_environment(database=database_url(port=proxy.port)),
         "DJANGO_SETTINGS_MODULE": "clinic.settings.local",
-        "DATABASE_URL": database_url(port=proxy.port),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "BONEAGE_MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "BONEAGE_IDENTIFIER_KEY": settings.BONEAGE_IDENTIFIER_KEY,
-        "PYTHONPATH": str(ROOT),
     }
     gunicorn = Path(sys.executable).with_name("gunicorn")
     log = (tmp_path / "web.log").open("wb")

@@ -41,6 +41,24 @@ def flush_broker() -> None:
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
 
 
+def service_environment(
+    *, database: str | None = None, broker_url: str | None = None
+) -> dict[str, str]:
+    """The environment of a server process (a worker, a web server) that shares the test's
+    database (or ``database``, e.g. through a proxy), broker (or ``broker_url``), media folder
+    and identifier key."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database or database_url(),
+        "CELERY_BROKER_URL": broker_url or settings.CELERY_BROKER_URL,
+        "BONEAGE_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "BONEAGE_IDENTIFIER_KEY": settings.BONEAGE_IDENTIFIER_KEY,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    env.pop("PYTEST_VERSION", None)
+    return env
+
+
 def start_worker(
     name: str,
     log_dir: Path,
@@ -55,18 +73,12 @@ def start_worker(
     makes every assessment kill its process, ``broker_url`` replaces the test's broker, and
     ``environment`` adds settings."""
     env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": broker_url or settings.CELERY_BROKER_URL,
-        "BONEAGE_MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "BONEAGE_IDENTIFIER_KEY": settings.BONEAGE_IDENTIFIER_KEY,
+        **service_environment(broker_url=broker_url),
         "BONEAGE_TEST_ASSESS_DELAY_S": str(delay_s),
         "BONEAGE_TEST_ASSESS_CRASH": "1" if crash else "0",
         "OMP_NUM_THREADS": "1",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        **(environment or {}),
     }
-    env.update(environment or {})
-    env.pop("PYTEST_VERSION", None)
     if visibility_timeout_s is not None:
         env["BONEAGE_VISIBILITY_TIMEOUT_S"] = str(visibility_timeout_s)
     log_path = log_dir / f"{name}.log"
