@@ -16,13 +16,14 @@ import numpy as np
 @dataclass(frozen=True)
 class PatientIdentity:
     """Who and which examination a file names (DICOM PatientID, PatientName, AccessionNumber,
-    StudyInstanceUID); empty strings when it does not. Protected health information: shown to
-    the institution that uploaded the film, never logged."""
+    StudyInstanceUID, SOPInstanceUID); empty strings when it does not. Protected health
+    information: shown to the institution that uploaded the film, never logged."""
 
     patient_id: str = ""
     patient_name: str = ""
     accession_number: str = ""
     study_instance_uid: str = ""
+    sop_instance_uid: str = ""
 
 
 @dataclass(frozen=True)

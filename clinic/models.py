@@ -90,6 +90,7 @@ class Study(models.Model):
     patient_name = models.CharField(max_length=128, blank=True)
     accession_number = models.CharField(max_length=64, blank=True)
     study_instance_uid = models.CharField(max_length=64, blank=True)
+    sop_instance_uid = models.CharField(max_length=64, blank=True, db_index=True)
     patient_id_hmac = models.CharField(max_length=64, blank=True, db_index=True)
     accession_number_hmac = models.CharField(max_length=64, blank=True, db_index=True)
     status = models.CharField(

@@ -223,6 +223,7 @@ def study_create(
             patient_name=identity.patient_name,
             accession_number=identity.accession_number,
             study_instance_uid=identity.study_instance_uid,
+            sop_instance_uid=identity.sop_instance_uid,
             patient_id_hmac=identifier_hmac(identity.patient_id),
             accession_number_hmac=identifier_hmac(identity.accession_number),
             idempotency_key=idempotency_key,

@@ -132,6 +132,7 @@ def header_facts(header: Dataset) -> DicomFacts:
             patient_name=_person_name(header),
             accession_number=_text(header, "AccessionNumber"),
             study_instance_uid=_text(header, "StudyInstanceUID"),
+            sop_instance_uid=_text(header, "SOPInstanceUID"),
         ),
     )
 

@@ -224,10 +224,12 @@ def test_the_patient_and_examination_are_read_from_the_header():
         PatientName="DOE^JANE^Q",
         AccessionNumber="ACC-7",
         StudyInstanceUID="1.2.826.0.1.3680043.8.498.1",
+        SOPInstanceUID="1.2.826.0.1.3680043.8.498.2",
     )
     identity = read_radiograph(data).identity
     assert identity.patient_id == "MRN-0042"
     assert identity.patient_name == "DOE, JANE Q"
     assert identity.accession_number == "ACC-7"
     assert identity.study_instance_uid == "1.2.826.0.1.3680043.8.498.1"
+    assert identity.sop_instance_uid == "1.2.826.0.1.3680043.8.498.2"
     assert read_radiograph(dicom_bytes(pixels)).identity.patient_name == ""
