@@ -6,7 +6,14 @@ the workflow that a page or an API answers with a clear sentence.
 
 from __future__ import annotations
 
+import re
+
 from boneage.errors import BoneAgeError, InputError
+
+
+def error_code(error: BaseException) -> str:
+    """``UploadTooLarge`` → ``upload_too_large``: a stable code clients and logs can branch on."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
 
 
 class UploadTooLarge(InputError):
@@ -17,8 +24,18 @@ class InvalidStudyData(InputError):
     """The data given with the file are inconsistent (an exam before birth, a negative age)."""
 
 
+class TagContradiction(InvalidStudyData):
+    """A value given with the file contradicts the file's own DICOM tag (``fields``: the fields
+    that do), and was not named in ``override_tags``."""
+
+    def __init__(self, message: str, *, fields: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
 class SubmissionConflict(BoneAgeError):
-    """An Idempotency-Key or accession number already names a study of another image or sex."""
+    """An Idempotency-Key, accession number or SOP Instance UID already names a study of another
+    image or sex."""
 
 
 class AlreadySigned(BoneAgeError):

@@ -119,6 +119,8 @@ class ReportContext:
     accession_number: str | None = None
     patient_id: str | None = None
     sign_off: SignOff | None = None
+    tag_overrides: tuple[str, ...] = ()
+    """Each value given that was kept over the file's contradicting DICOM tag, in words."""
 
 
 def diagnostic_report(assessment: AssessmentRecord, context: ReportContext) -> DiagnosticReport:
@@ -162,7 +164,7 @@ def diagnostic_report(assessment: AssessmentRecord, context: ReportContext) -> D
 
 def conclusion(assessment: AssessmentRecord, context: ReportContext) -> str:
     """The report's conclusion in words: both estimates, their agreement, the reviewer's comment."""
-    sentences = []
+    sentences = list(context.tag_overrides)
     estimates = assessment.estimates()
     for path, (label, _method) in _PATHS.items():
         estimate = estimates[path]

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from clinic.intake import MAX_AGE_MONTHS, TAG_OF_FIELD
 from clinic.models import Sex
 
 
@@ -45,14 +46,20 @@ class UploadForm(forms.Form):
         required=False, label="Exam date", widget=forms.DateInput(attrs={"type": "date"})
     )
     chronological_age_months = forms.FloatField(
-        required=False, min_value=0, label="or chronological age (months)"
+        required=False, min_value=0, max_value=MAX_AGE_MONTHS, label="or chronological age (months)"
     )
     patient_id = forms.CharField(required=False, max_length=64, label="Patient ID")
     patient_name = forms.CharField(required=False, max_length=128, label="Patient name")
     accession_number = forms.CharField(required=False, max_length=64, label="Accession number")
+    override_tags = forms.MultipleChoiceField(
+        required=False,
+        choices=[(name, name) for name in TAG_OF_FIELD],
+        widget=forms.CheckboxSelectMultiple,
+        label="Keep these values over the file's contradicting DICOM tags (override_tags)",
+    )
 
     def study_fields(self) -> dict[str, Any]:
-        """The keyword arguments of ``services.study_create`` other than user and file."""
+        """The keyword arguments of ``services.study_submit`` other than user and file."""
         data = self.cleaned_data
         return {
             "sex": data["sex"] or None,
@@ -62,6 +69,7 @@ class UploadForm(forms.Form):
             "patient_id": data["patient_id"],
             "patient_name": data["patient_name"],
             "accession_number": data["accession_number"],
+            "override_tags": data["override_tags"],
         }
 
 

@@ -101,6 +101,11 @@ class Study(models.Model):
         default=0, help_text="How many times a worker started assessing this study."
     )
     idempotency_key = models.CharField(max_length=255, blank=True)
+    tag_overrides = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Each value given that overrode the file's DICOM tag on purpose, in words.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -7,9 +7,10 @@ styleguide): keyword-only arguments, typed errors, one transaction per change.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -31,9 +32,12 @@ from clinic.errors import (
     ReviewChoiceRequired,
     ReviewReasonRequired,
     StorageUnavailable,
+    SubmissionConflict,
     UploadTooLarge,
+    error_code,
 )
 from clinic.identifiers import identifier_hmac
+from clinic.intake import StudyFacts, check_given_dates, resolve_age, settle
 from clinic.models import Report, Review, Study
 
 if TYPE_CHECKING:
@@ -43,18 +47,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "DICOM": "dcm"}
-# Mean Gregorian month (365.25 / 12 days): the unit of every age in the engine's contract.
-DAYS_PER_MONTH = 30.4375
-
-
-AGE_TOLERANCE_MONTHS = 1.0
-"""How far a given chronological age may lie from the age its dates give: rounding to whole
-months, not a different child."""
-
-
-def age_in_months(birth_date: date, exam_date: date) -> float:
-    """Chronological age in months between two dates (mean Gregorian months)."""
-    return (exam_date - birth_date).days / DAYS_PER_MONTH
 
 
 def _institution_of(user: AbstractBaseUser) -> Any:
@@ -62,60 +54,6 @@ def _institution_of(user: AbstractBaseUser) -> Any:
     if membership is None:
         raise PermissionDenied("this user belongs to no institution")
     return membership.institution
-
-
-def _settle_identity(from_file: PatientIdentity, **given: str) -> PatientIdentity:
-    """The identifiers given, else the file's; a given patient ID, accession number or study UID
-    that the file contradicts is refused (the film would be filed under another patient)."""
-    settled = {}
-    for field, value in given.items():
-        tagged = getattr(from_file, field)
-        if value and tagged and field != "patient_name" and value != tagged:
-            words = field.replace("_", " ").replace("uid", "UID").replace("id", "ID")
-            raise InvalidStudyData(
-                f"The {words} given does not match the file's DICOM tag: check that this is "
-                "the right patient's film."
-            )
-        settled[field] = (value or tagged)[: 128 if field == "patient_name" else 64]
-    return replace(from_file, **settled)
-
-
-def _check_given_dates(
-    birth_date: date | None, exam_date: date | None, chronological_age_months: float | None
-) -> None:
-    """Refuse what the caller gave that cannot be true: a date in the future, or dates and an
-    age that describe two different children."""
-    today = timezone.localdate()
-    if birth_date and birth_date > today:
-        raise InvalidStudyData(f"The date of birth {birth_date} is in the future.")
-    if exam_date and exam_date > today:
-        raise InvalidStudyData(f"The exam date {exam_date} is in the future.")
-    if birth_date and exam_date and chronological_age_months is not None:
-        from_dates = age_in_months(birth_date, exam_date)
-        if abs(from_dates - chronological_age_months) > AGE_TOLERANCE_MONTHS:
-            raise InvalidStudyData(
-                f"The dates give an age of {from_dates:.1f} months, but the chronological age "
-                f"was given as {chronological_age_months:g} months: send one or the other, or "
-                "correct them."
-            )
-
-
-def _resolve_age(
-    *,
-    birth_date: date | None,
-    exam_date: date | None,
-    chronological_age_months: float | None,
-    age_from_file: float | None,
-) -> float | None:
-    if birth_date and exam_date and exam_date < birth_date:
-        raise InvalidStudyData("The exam date is before the date of birth.")
-    if chronological_age_months is not None:
-        if chronological_age_months < 0:
-            raise InvalidStudyData("The chronological age cannot be negative.")
-        return float(chronological_age_months)
-    if birth_date and exam_date:
-        return age_in_months(birth_date, exam_date)
-    return age_from_file
 
 
 def _store_original(data: bytes, source_format: str) -> tuple[str, str]:
@@ -148,7 +86,21 @@ def _storage_refusal(error: Exception) -> str | None:
     return type(error).__name__ if isinstance(error, BotoCoreError | ClientError) else None
 
 
-def study_create(
+@dataclass(frozen=True)
+class Submission:
+    """What an upload became: a new study (``created``), or the earlier study it repeats."""
+
+    study: Study
+    created: bool
+
+
+def study_create(*, user: AbstractBaseUser, file: File, **fields: Any) -> Study:
+    """The study of an upload, new or repeated (:func:`study_submit`), for callers that need
+    only the study (the demo data, the bench)."""
+    return study_submit(user=user, file=file, **fields).study
+
+
+def study_submit(
     *,
     user: AbstractBaseUser,
     file: File,
@@ -160,76 +112,132 @@ def study_create(
     accession_number: str = "",
     patient_name: str = "",
     study_instance_uid: str = "",
+    override_tags: Collection[str] = (),
     idempotency_key: str = "",
-) -> Study:
-    """Validate an upload, store it and queue its assessment; return the (queued) study.
+) -> Submission:
+    """Validate an upload, then file it as a new study queued for assessment, or find the
+    earlier study it repeats: the one decision every upload (page or API) goes through.
 
     Everything is checked before anything is stored: the size against
     ``BONEAGE_MAX_UPLOAD_BYTES`` (``UploadTooLarge``), the type sniffed from the bytes and the
-    pixels decoded by ``boneage.io.read_radiograph`` (its ``InputError`` subclasses), sex given
-    or in the DICOM tags (``MissingSex``), dates consistent (``InvalidStudyData``). Values not
-    given are taken from the file's tags. The chronological age is the one given, else the one
-    from the two dates, else the one from the tags, else unknown. With a non-empty
-    ``idempotency_key`` an earlier study of this user with the same key is returned instead.
-    The assessment is enqueued only once the transaction commits.
+    pixels decoded by ``boneage.io.read_radiograph`` (its ``InputError`` subclasses), the values
+    given against the file's tags (``TagContradiction`` unless named in ``override_tags``,
+    :mod:`clinic.intake`), sex given or tagged (``MissingSex``), dates and age consistent and
+    those of a child (``InvalidStudyData``).
+
+    A repeat is an earlier study of this user with the same ``idempotency_key``, else one of the
+    institution with the same accession number or SOP Instance UID (given or tagged: each names
+    one examination or one image). It is returned, not created again, when it is the same image
+    with the same sex; otherwise the repeat is ``SubmissionConflict``. Two uploads racing with
+    one key make one study (the database's unique key decides). The assessment is enqueued only
+    once the transaction commits.
     """
     from clinic.tasks import assess_study
 
     institution = _institution_of(user)
-    _check_given_dates(birth_date, exam_date, chronological_age_months)
+    check_given_dates(birth_date, exam_date, chronological_age_months)
+    data = _upload_bytes(file)
+    digest = hashlib.sha256(data).hexdigest()
     if idempotency_key:
-        existing = Study.objects.filter(uploaded_by=user, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing
-    size = file.size if file.size is not None else 0
-    if size > settings.BONEAGE_MAX_UPLOAD_BYTES:
-        limit_mib = settings.BONEAGE_MAX_UPLOAD_BYTES / 2**20
-        raise UploadTooLarge(f"The file is larger than the {limit_mib:.0f} MiB limit.")
-    file.seek(0)
-    data = file.read()
+        earlier = Study.objects.filter(uploaded_by=user, idempotency_key=idempotency_key).first()
+        if earlier is not None:
+            return _repeat(earlier, "Idempotency-Key", image_sha256=digest, sex=sex)
     radiograph = engine.read_radiograph(data)
-    sex = sex or radiograph.sex
-    if sex not in {"F", "M"}:
-        raise MissingSex("Sex is needed (both estimates are sex-specific) and the file has none.")
-    birth_date = birth_date or radiograph.birth_date
-    exam_date = exam_date or radiograph.study_date
-    identity = _settle_identity(
-        radiograph.identity,
+    given = StudyFacts(
+        sex=sex,
+        birth_date=birth_date,
+        exam_date=exam_date,
         patient_id=patient_id.strip(),
         patient_name=patient_name.strip(),
         accession_number=accession_number.strip(),
         study_instance_uid=study_instance_uid.strip(),
     )
-    age = _resolve_age(
-        birth_date=birth_date,
-        exam_date=exam_date,
+    settled = settle(given, StudyFacts.of_file(radiograph), override_tags=override_tags)
+    facts = settled.facts
+    if facts.sex not in {"F", "M"}:
+        raise MissingSex("Sex is needed (both estimates are sex-specific) and the file has none.")
+    age = resolve_age(
+        facts,
         chronological_age_months=chronological_age_months,
         age_from_file=radiograph.age_months,
     )
+    identity = facts.identity(radiograph.identity.sop_instance_uid)
+    found = next(_earlier_examinations(institution, identity), None)
+    if found is not None:
+        return _repeat(found[1], found[0], image_sha256=digest, sex=facts.sex)
     name, digest = _store_original(data, radiograph.source_format)
-    with transaction.atomic():
-        study = Study.objects.create(
-            institution=institution,
-            uploaded_by=user,
-            original=name,
-            original_sha256=digest,
-            original_name=(getattr(file, "name", "") or "")[-255:],
-            source_format=radiograph.source_format,
-            sex=sex,
-            birth_date=birth_date,
-            exam_date=exam_date,
-            chronological_age_months=age,
-            patient_id=identity.patient_id,
-            patient_name=identity.patient_name,
-            accession_number=identity.accession_number,
-            study_instance_uid=identity.study_instance_uid,
-            sop_instance_uid=identity.sop_instance_uid,
-            patient_id_hmac=identifier_hmac(identity.patient_id),
-            accession_number_hmac=identifier_hmac(identity.accession_number),
-            idempotency_key=idempotency_key,
+    try:
+        with transaction.atomic():
+            study = Study.objects.create(
+                institution=institution,
+                uploaded_by=user,
+                original=name,
+                original_sha256=digest,
+                original_name=(getattr(file, "name", "") or "")[-255:],
+                source_format=radiograph.source_format,
+                sex=facts.sex,
+                birth_date=facts.birth_date,
+                exam_date=facts.exam_date,
+                chronological_age_months=age,
+                patient_id=identity.patient_id,
+                patient_name=identity.patient_name,
+                accession_number=identity.accession_number,
+                study_instance_uid=identity.study_instance_uid,
+                sop_instance_uid=identity.sop_instance_uid,
+                patient_id_hmac=identifier_hmac(identity.patient_id),
+                accession_number_hmac=identifier_hmac(identity.accession_number),
+                tag_overrides=list(settled.overrides),
+                idempotency_key=idempotency_key,
+            )
+            assess_study.delay_on_commit(study.pk)
+    except IntegrityError:
+        winner = Study.objects.filter(uploaded_by=user, idempotency_key=idempotency_key).first()
+        if not idempotency_key or winner is None:
+            raise
+        return _repeat(winner, "Idempotency-Key", image_sha256=digest, sex=sex)
+    return Submission(study=study, created=True)
+
+
+def _upload_bytes(file: File) -> bytes:
+    """The upload's bytes, refused from its size before they are read."""
+    size = file.size if file.size is not None else 0
+    if size > settings.BONEAGE_MAX_UPLOAD_BYTES:
+        limit_mib = settings.BONEAGE_MAX_UPLOAD_BYTES / 2**20
+        raise UploadTooLarge(f"The file is larger than the {limit_mib:.0f} MiB limit.")
+    file.seek(0)
+    return file.read()
+
+
+def _earlier_examinations(
+    institution: Any, identity: PatientIdentity
+) -> Iterator[tuple[str, Study]]:
+    """The institution's earlier study with this accession number, then the one with this SOP
+    Instance UID, each with the identifier that found it."""
+    studies = Study.objects.filter(institution=institution).order_by("created_at", "pk")
+    hashed = identifier_hmac(identity.accession_number)
+    if hashed and (study := studies.filter(accession_number_hmac=hashed).first()):
+        yield "accession number", study
+    if identity.sop_instance_uid and (
+        study := studies.filter(sop_instance_uid=identity.sop_instance_uid).first()
+    ):
+        yield "SOP Instance UID", study
+
+
+def _repeat(earlier: Study, by: str, *, image_sha256: str, sex: str | None) -> Submission:
+    """The earlier study when this upload is a true retry of it (the same image, and no other
+    sex); ``SubmissionConflict`` in words when it is not."""
+    differences = []
+    if earlier.original_sha256 != image_sha256:
+        differences.append("a different image")
+    if sex and earlier.sex and sex != earlier.sex:
+        differences.append(f"sex {sex} where the study has {earlier.sex}")
+    if differences:
+        raise SubmissionConflict(
+            f"This {by} already names study {earlier.pk}, sent with "
+            f"{' and '.join(differences)}: a retry must repeat the same submission; a new "
+            "examination needs its own key and accession number."
         )
-        assess_study.delay_on_commit(study.pk)
-    return study
+    return Submission(study=earlier, created=False)
 
 
 def _replace_file(name: str, data: bytes) -> str:
@@ -254,15 +262,16 @@ def _report_fields(assessment: AssessmentRecord) -> dict[str, Any]:
     }
 
 
-def _mark_failed(study: Study, reason: str) -> Study:
+def _mark_failed(study: Study, reason: str, *, cause: str) -> Study:
     """Fail the study with ``reason``, unless another run of it finished meanwhile: a done
-    study keeps its report."""
+    study keeps its report. The log line says why: ``cause`` (a snake_case code) and the reason
+    in words, which name the film's problem, never the patient."""
     now = timezone.now()
     Study.objects.filter(pk=study.pk).exclude(status=Study.Status.DONE).update(
         status=Study.Status.FAILED, failure_reason=reason, finished_at=now, updated_at=now
     )
     study.refresh_from_db()
-    log_state(study)
+    log_state(study, cause=cause, reason=reason if study.status == Study.Status.FAILED else None)
     return study
 
 
@@ -291,7 +300,7 @@ def run_assessment(*, study_id: int, get_models: Callable[[], Any] | None = None
         if study.status == Study.Status.DONE:
             return study
         if study.attempts >= settings.BONEAGE_MAX_ATTEMPTS:
-            return _mark_failed(study, _attempts_used(study))
+            return _mark_failed(study, _attempts_used(study), cause="attempts_used")
         study.attempts += 1
         study.status = Study.Status.RUNNING
         study.failure_reason = ""
@@ -310,15 +319,18 @@ def run_assessment(*, study_id: int, get_models: Callable[[], Any] | None = None
             models=(get_models or engine.configured_models)(),
         )
     except BoneAgeError as error:
-        return _mark_failed(study, str(error))
+        return _mark_failed(study, str(error), cause=error_code(error))
     except SoftTimeLimitExceeded:
-        return _mark_failed(study, "The assessment took longer than the time limit.")
+        return _mark_failed(
+            study, "The assessment took longer than the time limit.", cause="time_limit"
+        )
     except Exception as error:  # noqa: BLE001 - whatever happens, the study must not stay running
         logger.exception("study=%s assessment raised %s", study.pk, type(error).__name__)
         return _mark_failed(
             study,
             f"The assessment stopped on an internal error ({type(error).__name__}); it was "
             f"logged for the administrators. Quote study {study.pk} when reporting it.",
+            cause=error_code(error),
         )
     try:
         return _store_report(study, film)
@@ -330,6 +342,7 @@ def run_assessment(*, study_id: int, get_models: Callable[[], Any] | None = None
             study,
             f"The report could not be stored ({reason}): the server's storage refused it. "
             "Nothing was kept; the administrators were told.",
+            cause="storage_refused",
         )
 
 
@@ -377,7 +390,7 @@ def studies_sweep() -> dict[str, list[int]]:
         with transaction.atomic():
             study = Study.objects.select_for_update().get(pk=study_id)
             if study.attempts >= settings.BONEAGE_MAX_ATTEMPTS:
-                _mark_failed(study, _attempts_used(study))
+                _mark_failed(study, _attempts_used(study), cause="attempts_used")
                 actions["failed"].append(study.pk)
                 continue
             study.status = Study.Status.QUEUED
@@ -405,6 +418,8 @@ def log_state(study: Study, **facts: Any) -> None:
 
 
 def _log_value(value: Any) -> str:
+    if isinstance(value, str) and any(character.isspace() for character in value):
+        return json.dumps(value)  # a sentence stays one value of the line
     if isinstance(value, dict):
         return ",".join(f"{k}:{_log_value(v)}" for k, v in value.items())
     if isinstance(value, float):

@@ -60,20 +60,28 @@ def study_list(request: HttpRequest) -> HttpResponse:
 def study_upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        created: list[Study] = []
+        studies: list[Study] = []
         for file in form.cleaned_data["files"]:
             try:
-                created.append(
-                    services.study_create(user=request.user, file=file, **form.study_fields())
+                submission = services.study_submit(
+                    user=request.user, file=file, **form.study_fields()
                 )
             except BoneAgeError as error:
                 form.add_error(None, f"{file.name}: {error}")
-        if created and form.is_valid():
-            if len(created) == 1:
-                return redirect("study-report", study_id=created[0].pk)
-            ids = ",".join(str(study.pk) for study in created)
+                continue
+            studies.append(submission.study)
+            if not submission.created:
+                messages.info(
+                    request,
+                    f"{file.name}: already uploaded as study {submission.study.pk} (the same "
+                    "image of the same examination); it was not stored again.",
+                )
+        if studies and form.is_valid():
+            if len(studies) == 1:
+                return redirect("study-report", study_id=studies[0].pk)
+            ids = ",".join(str(study.pk) for study in studies)
             return redirect(f"{reverse('study-list')}?ids={ids}")
-        for study in created:
+        for study in studies:
             messages.success(request, f"{study.original_name}: queued as study {study.pk}.")
     return render(
         request,

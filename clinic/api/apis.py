@@ -8,11 +8,9 @@ institution's study is a 404.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
-from django.db import IntegrityError
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -39,19 +37,14 @@ from boneage.errors import MissingSex
 from clinic import engine
 from clinic.api.authentication import ApiTokenAuthentication
 from clinic.api.errors import api_exception_handler
-from clinic.api.selectors import (
-    study_api_list,
-    study_fhir_context,
-    study_previous_submission,
-    submission_conflict,
-)
+from clinic.api.selectors import study_api_list, study_fhir_context
 from clinic.api.throttling import ApiTokenRateThrottle
 from clinic.downloads import file_response
-from clinic.errors import SubmissionConflict
 from clinic.fhir import diagnostic_report, operation_outcome
+from clinic.intake import TAG_OF_FIELD
 from clinic.models import Review, Sex, Study
 from clinic.selectors import signed_reading, study_file, study_get
-from clinic.services import study_create
+from clinic.services import study_submit
 
 IDEMPOTENCY_KEY_MAX_LENGTH = Study._meta.get_field("idempotency_key").max_length
 
@@ -67,12 +60,15 @@ class ErrorOutput(serializers.Serializer):
 def _errors(*codes: int) -> dict[int, OpenApiResponse]:
     """The documented error answers of an endpoint, always with 401, 429 and 503."""
     words = {
-        400: "Invalid metadata: `{field: [messages]}`, or `{detail, code}`.",
+        400: "Invalid metadata: `{field: [messages]}`, or `{detail, code}` (a value the file's "
+        "DICOM tag contradicts is `tag_contradiction`; a request Django refused before the view "
+        "is `too_many_fields` or `too_many_files`).",
         401: "Missing, invalid or revoked token.",
         403: "Authenticated, but the user belongs to no institution.",
         404: "No such study in the caller's institution.",
-        409: "The study has no report yet (`report_not_ready`), or an Idempotency-Key or "
-        "accession number repeated with another image or sex (`submission_conflict`).",
+        409: "The study has no report yet (`report_not_ready`), or an Idempotency-Key, "
+        "accession number or SOP Instance UID repeated with another image or sex "
+        "(`submission_conflict`).",
         413: "The file is over the size or pixel limit.",
         415: "Not a decodable PNG, JPEG or DICOM image, or not multipart/form-data.",
         429: "Too many requests for this token; see `Retry-After`.",
@@ -186,6 +182,11 @@ class StudyOutput(serializers.Serializer):
     patient_name = serializers.CharField(help_text="Given, or DICOM PatientName (Family, Given).")
     accession_number = serializers.CharField(help_text="Given, or DICOM AccessionNumber.")
     study_instance_uid = serializers.CharField(help_text="Given, or DICOM StudyInstanceUID.")
+    tag_overrides = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Each value given that was kept over the file's contradicting DICOM tag "
+        "(`override_tags`), in words; empty when none.",
+    )
     source_format = serializers.CharField(help_text="`PNG`, `JPEG` or `DICOM`, sniffed.")
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -246,6 +247,16 @@ class StudyListCreateApi(ApiView, GenericAPIView):
         patient_id = serializers.CharField(required=False, max_length=64)
         patient_name = serializers.CharField(required=False, max_length=128)
         study_instance_uid = serializers.CharField(required=False, max_length=64)
+        override_tags = serializers.CharField(
+            required=False,
+            max_length=200,
+            help_text="Comma-separated fields whose value given is kept over the file's "
+            f"contradicting DICOM tag, on purpose ({', '.join(TAG_OF_FIELD)}); the report "
+            "states each override.",
+        )
+
+        def validate_override_tags(self, value: str) -> list[str]:
+            return [name.strip() for name in value.split(",") if name.strip()]
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         """What ``OPTIONS`` describes: the fields an upload takes."""
@@ -292,7 +303,9 @@ class StudyListCreateApi(ApiView, GenericAPIView):
         responses={
             201: OpenApiResponse(StudyOutput, description="Stored and queued for assessment."),
             200: OpenApiResponse(
-                StudyOutput, description="A repeated Idempotency-Key or accession number."
+                StudyOutput,
+                description="A repeated Idempotency-Key, accession number or SOP Instance UID "
+                "(given or in the DICOM tags): the earlier study.",
             ),
             **_errors(400, 403, 409, 413, 415),
         },
@@ -307,30 +320,12 @@ class StudyListCreateApi(ApiView, GenericAPIView):
             )
         fields = dict(data.validated_data)
         image = fields.pop("image")
-        previous = study_previous_submission(
-            user=request.user,
-            idempotency_key=key,
-            accession_number=fields.get("accession_number", ""),
-        )
-        if previous is not None:
-            image.seek(0)
-            digest = hashlib.sha256(image.read()).hexdigest()
-            image.seek(0)
-            conflict = submission_conflict(previous, image_sha256=digest, sex=fields.get("sex"))
-            if conflict:
-                raise SubmissionConflict(conflict)
-            return self._study_response(request, previous, status.HTTP_200_OK)
         try:
-            study = study_create(user=request.user, file=image, idempotency_key=key, **fields)
+            submission = study_submit(user=request.user, file=image, idempotency_key=key, **fields)
         except MissingSex as error:
             raise serializers.ValidationError({"sex": [str(error)]}) from error
-        except IntegrityError:
-            # The same key raced in from a parallel request: answer with the winner.
-            study = study_previous_submission(user=request.user, idempotency_key=key)
-            if study is None:
-                raise
-            return self._study_response(request, study, status.HTTP_200_OK)
-        return self._study_response(request, study, status.HTTP_201_CREATED)
+        code = status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK
+        return self._study_response(request, submission.study, code)
 
     @staticmethod
     def _study_response(request: Request, study: Study, code: int) -> Response:

@@ -9,7 +9,6 @@ database that does not answer (with Retry-After).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
@@ -26,7 +25,13 @@ from boneage.errors import (
     NoPixelData,
     UnsupportedFormat,
 )
-from clinic.errors import ReportNotReady, StorageUnavailable, SubmissionConflict, UploadTooLarge
+from clinic.errors import (
+    ReportNotReady,
+    StorageUnavailable,
+    SubmissionConflict,
+    UploadTooLarge,
+    error_code,
+)
 from clinic.middleware import RETRY_AFTER_S, UNAVAILABLE
 
 STATUS_OF_ERROR: tuple[tuple[type[BoneAgeError], int], ...] = (
@@ -42,11 +47,6 @@ STATUS_OF_ERROR: tuple[tuple[type[BoneAgeError], int], ...] = (
     (StorageUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
 )
 """First match wins; any other engine or clinic error is the caller's to fix: 400."""
-
-
-def error_code(error: BaseException) -> str:
-    """``UploadTooLarge`` → ``upload_too_large``: a stable code clients can branch on."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
 
 
 def status_of(error: BoneAgeError) -> int:

@@ -14,42 +14,6 @@ from clinic.models import Study
 from clinic.selectors import studies_visible_to
 
 
-def study_previous_submission(
-    *, user: AbstractBaseUser, idempotency_key: str = "", accession_number: str = ""
-) -> Study | None:
-    """The study a repeated submission refers to, or None for a new one.
-
-    A repeated ``Idempotency-Key`` of the same user (the key's scope in the database), else a
-    repeated accession number in the user's institution: an accession number names one
-    examination, so a second upload under it is a retry, not a new study.
-    """
-    if idempotency_key:
-        study = Study.objects.filter(uploaded_by=user, idempotency_key=idempotency_key).first()
-        if study is not None:
-            return study
-    hashed = identifier_hmac(accession_number)
-    if hashed:
-        return studies_visible_to(user).filter(accession_number_hmac=hashed).first()
-    return None
-
-
-def submission_conflict(study: Study, *, image_sha256: str, sex: str | None) -> str | None:
-    """Why a repeated submission is not the study it names (another image or another sex), in
-    words, or None when it is a true retry."""
-    differences = []
-    if study.original_sha256 != image_sha256:
-        differences.append("a different image")
-    if sex and study.sex and sex != study.sex:
-        differences.append(f"sex {sex} where the study has {study.sex}")
-    if not differences:
-        return None
-    return (
-        f"This Idempotency-Key or accession number already names study {study.pk}, sent with "
-        f"{' and '.join(differences)}: a retry must repeat the same submission; a new "
-        "examination needs its own key and accession number."
-    )
-
-
 def study_api_list(
     *,
     user: AbstractBaseUser,
@@ -123,4 +87,5 @@ def study_fhir_context(
         accession_number=accession_number or study.accession_number or None,
         patient_id=patient_id or study.patient_id or None,
         sign_off=sign_off,
+        tag_overrides=tuple(study.tag_overrides),
     )

@@ -309,3 +309,41 @@ def test_behind_nginx_files_are_handed_over_after_the_institution_check(
     client.force_login(other_user)
     response = client.get(reverse("study-file", args=[done_study.pk, "original"]))
     assert response.status_code == 404 and "X-Accel-Redirect" not in response
+
+
+def test_the_same_film_uploaded_again_on_the_form_is_the_first_study(browser, upload):
+    """Each upload of one DICOM once made a study of its own."""
+    from tests.boneage.radiograph_files import dicom_bytes, gradient_image
+
+    data = dicom_bytes(gradient_image(), PatientSex="F", AccessionNumber="ACC-4501")
+    first = browser.post(reverse("study-upload"), {"files": upload(data, "x.dcm")})
+    again = browser.post(reverse("study-upload"), {"files": upload(data, "x.dcm")}, follow=True)
+    study = Study.objects.get()
+    assert first.url == again.redirect_chain[0][0] == reverse("study-report", args=[study.pk])
+    assert f"already uploaded as study {study.pk}" in again.content.decode()
+
+
+def test_a_contradicted_tag_is_explained_on_the_form_and_can_be_kept(browser, upload):
+    from tests.boneage.radiograph_files import dicom_bytes, gradient_image
+
+    data = dicom_bytes(gradient_image(), PatientSex="F")
+    refused = browser.post(reverse("study-upload"), {"files": upload(data, "x.dcm"), "sex": "M"})
+    assert "does not match the file&#x27;s PatientSex (F)" in refused.content.decode()
+    assert not Study.objects.exists()
+    kept = browser.post(
+        reverse("study-upload"),
+        {"files": upload(data, "x.dcm"), "sex": "M", "override_tags": ["sex"]},
+        follow=True,
+    )
+    assert Study.objects.get().sex == "M"
+    assert "Overridden tags" in kept.content.decode()
+
+
+def test_an_age_no_child_has_is_refused_on_the_form(browser, upload):
+    """A web-form age of 1e9 was once shown as 83333333 y 4 mo."""
+    page = browser.post(
+        reverse("study-upload"),
+        {"files": upload(), "sex": "F", "chronological_age_months": "1e9"},
+    )
+    assert "less than or equal to 240" in page.content.decode()
+    assert not Study.objects.exists()

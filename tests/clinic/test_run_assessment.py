@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from PIL import Image
 
-from boneage.errors import ModelUnavailable
+from boneage.errors import CorruptImage, ModelUnavailable
 from clinic import services, tasks
 from clinic.models import Report, Study
 
@@ -87,3 +89,25 @@ def test_the_task_goes_to_the_queue_of_the_configured_device(settings):
     visibility = app.conf.broker_transport_options.get("visibility_timeout", 0)
     if app.conf.broker_url.startswith("redis"):
         assert visibility > app.conf.task_time_limit
+
+
+@pytest.mark.parametrize(
+    ("error", "cause"),
+    [
+        (ModelUnavailable("the segmentation model file is missing"), "model_unavailable"),
+        (CorruptImage("The PNG image is truncated and cannot be decoded."), "corrupt_image"),
+    ],
+)
+def test_a_study_failed_by_the_engine_logs_why_without_patient_data(
+    user, upload, fake_engine, caplog, error, cause
+):
+    """Only ``status=failed`` was once logged."""
+    study = services.study_create(
+        user=user, file=upload(), sex="F", patient_id="PAT-SECRET", patient_name="Roe, Anna"
+    )
+    fake_engine.raises = error
+    with caplog.at_level(logging.INFO, logger="clinic.services"):
+        services.run_assessment(study_id=study.pk)
+    failed = [r.getMessage() for r in caplog.records if "status=failed" in r.getMessage()]
+    assert failed == [f'study={study.pk} status=failed attempt=1 cause={cause} reason="{error}"']
+    assert "PAT-SECRET" not in caplog.text and "Roe" not in caplog.text

@@ -172,6 +172,6 @@ def test_an_identifier_the_file_contradicts_is_refused(user, upload):
 
     pixels = (np.random.default_rng(3).random((256, 256)) * 4000).astype(np.uint16)
     data = dicom_bytes(pixels, PatientSex="F", PatientID="MRN-77")
-    with pytest.raises(InvalidStudyData, match="patient ID given does not match"):
+    with pytest.raises(InvalidStudyData, match=r"patient ID given \(MRN-78\) does not match"):
         services.study_create(user=user, file=upload(data, "x.dcm"), patient_id="MRN-78")
     assert not Study.objects.exists()

@@ -276,3 +276,56 @@ def test_a_repeated_key_or_accession_number_with_another_image_or_sex_is_409(
         assert response.json()["code"] == "submission_conflict"
         assert f"study {first.json()['id']}" in response.json()["detail"]
     assert Study.objects.count() == 1
+
+
+def _dicom(**tags: Any) -> bytes:
+    from tests.boneage.radiograph_files import dicom_bytes, gradient_image
+
+    return dicom_bytes(gradient_image(), **{"PatientSex": "F", **tags})
+
+
+def test_a_sex_the_tags_contradict_is_400_until_overridden_and_the_override_is_stated(
+    api: APIClient,
+):
+    """It was once filed as male in silence: estimates moved by two years."""
+    dicom = _dicom(AccessionNumber="ACC-4501")
+    refused = api.post(LIST, {"image": io.BytesIO(dicom), "sex": "M"}, format="multipart")
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "tag_contradiction"
+    assert "sex given (M) does not match the file's PatientSex (F)" in refused.json()["detail"]
+    assert "override_tags=sex" in refused.json()["detail"]
+    assert not Study.objects.exists() and stored_files() == []
+    kept = api.post(
+        LIST,
+        {"image": io.BytesIO(dicom), "sex": "M", "override_tags": "sex"},
+        format="multipart",
+    )
+    assert kept.status_code == 201, kept.json()
+    detail = api.get(kept.json()["urls"]["self"]).json()
+    assert detail["sex"] == "M"
+    assert detail["tag_overrides"] == [
+        "Sex given (M) was kept over the file's PatientSex (F), on purpose."
+    ]
+
+
+def test_the_same_dicom_posted_four_times_without_fields_is_one_study(api: APIClient):
+    """Four studies of accession ACC-4501 were once made."""
+    dicom = _dicom(AccessionNumber="ACC-4501")
+    answers = [api.post(LIST, {"image": io.BytesIO(dicom)}, format="multipart") for _ in range(4)]
+    assert [answer.status_code for answer in answers] == [201, 200, 200, 200]
+    assert {answer.json()["id"] for answer in answers} == {answers[0].json()["id"]}
+    assert Study.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"birth_date": "0001-01-01", "exam_date": "2024-03-01"}, "ages from 0 to 240 months"),
+        ({"chronological_age_months": "241"}, "240"),
+    ],
+)
+def test_an_age_no_child_has_is_400(api: APIClient, phantom_png, fields, words):
+    response = _post(api, phantom_png, sex="F", **fields)
+    assert response.status_code == 400
+    assert words in json.dumps(response.json())
+    assert not Study.objects.exists()
