@@ -15,7 +15,7 @@ from django.http import Http404
 
 from clinic import engine
 from clinic.identifiers import identifier_hmac
-from clinic.models import Report, Study
+from clinic.models import Report, Review, Study
 
 
 def studies_visible_to(user: AbstractBaseUser) -> QuerySet[Study]:
@@ -138,12 +138,18 @@ def upload_tags(*, file: Any) -> dict[str, Any]:
 
 
 def signed_reading(report: Report | None) -> dict[str, Any] | None:
-    """The signed bone age read against the chronological age (difference, SDS, category), or
-    None before sign-off or without a chronological age: once signed, the clinician's value,
-    accepted or corrected, is the one read."""
+    """The reading of record: :func:`review_reading` of the report's latest signature, or None
+    before sign-off."""
     review = getattr(report, "review", None) if report is not None else None
-    if review is None or report.study.chronological_age_months is None:
+    return review_reading(review) if review is not None else None
+
+
+def review_reading(review: Review) -> dict[str, Any] | None:
+    """The bone age one signature signed, read against the chronological age (difference, SDS,
+    category), or None without a chronological age: once signed, the clinician's value,
+    accepted or corrected, is the one read."""
+    study = review.report.study
+    if study.chronological_age_months is None:
         return None
-    study = report.study
     reading = engine.compare_ages(review.bone_age_months, study.chronological_age_months, study.sex)
     return {**reading.to_dict(), "bone_age_months": review.bone_age_months}

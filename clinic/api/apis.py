@@ -43,7 +43,7 @@ from clinic.downloads import file_response
 from clinic.fhir import diagnostic_report, operation_outcome
 from clinic.intake import TAG_OF_FIELD
 from clinic.models import Review, Sex, Study
-from clinic.selectors import signed_reading, study_file, study_get
+from clinic.selectors import review_reading, study_file, study_get
 from clinic.services import study_submit
 
 IDEMPOTENCY_KEY_MAX_LENGTH = Study._meta.get_field("idempotency_key").max_length
@@ -125,13 +125,14 @@ class ReviewOutput(serializers.Serializer):
     reviewer = serializers.CharField(source="reviewer.get_username")
     signed_at = serializers.DateTimeField()
     reading = serializers.SerializerMethodField(
-        help_text="The signed bone age against the chronological age (difference, SDS, "
-        "category): the reading of record once signed; null without a chronological age."
+        help_text="This signature's bone age against the chronological age (difference, SDS, "
+        "category); the latest signature's is the reading of record. Null without a "
+        "chronological age."
     )
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_reading(self, review: Review) -> dict[str, Any] | None:
-        return signed_reading(review.report)
+        return review_reading(review)
 
 
 class StudyOutput(serializers.Serializer):

@@ -329,3 +329,16 @@ def test_an_age_no_child_has_is_400(api: APIClient, phantom_png, fields, words):
     assert response.status_code == 400
     assert words in json.dumps(response.json())
     assert not Study.objects.exists()
+
+
+def test_each_signature_shows_its_own_reading(api: APIClient, done_study: Study, user: Any):
+    """Every signature once showed the latest one's reading."""
+    done_study.chronological_age_months = 120.0
+    done_study.save()
+    review_sign(report=done_study.report, reviewer=user, accept="multistep")
+    review_sign(report=done_study.report, reviewer=user, corrected_age_months=160.0, reason="TW3")
+    first, second = api.get(f"{LIST}{done_study.pk}/").json()["signatures"]
+    assert first["reading"]["bone_age_months"] == first["bone_age_months"] == 121.4
+    assert first["reading"]["category"] == "within normal"
+    assert second["reading"]["bone_age_months"] == 160.0
+    assert second["reading"]["category"] == "advanced"
