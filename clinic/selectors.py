@@ -17,6 +17,20 @@ from clinic import engine
 from clinic.identifiers import identifier_hmac
 from clinic.models import Report, Review, Study
 
+MAX_STUDY_NUMBER = 2**63 - 1
+"""The largest study number the database's key column holds (a 64-bit ``BigAutoField``)."""
+
+
+def study_number(text: str) -> int | None:
+    """``text`` as a study number when it is one (ASCII digits, within the key column), else
+    None: "²" or "٣" pass ``str.isdigit`` but are not numbers a user types for a study, and a
+    number past the column makes the database refuse the query."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_STUDY_NUMBER else None
+
 
 def studies_visible_to(user: AbstractBaseUser) -> QuerySet[Study]:
     """The studies of the user's institution; none for a user without one."""
@@ -45,6 +59,8 @@ def study_list(
     if status:
         studies = studies.filter(status=status)
     search = search.strip()
+    if "\x00" in search:  # no stored name or identifier holds a NUL (PostgreSQL refuses one)
+        return studies.none()
     if search:
         hashed = identifier_hmac(search)
         match = (
@@ -52,8 +68,8 @@ def study_list(
             | Q(accession_number_hmac=hashed)
             | Q(patient_name__icontains=search)
         )
-        if search.isdigit():
-            match |= Q(pk=int(search))
+        if (number := study_number(search)) is not None:
+            match |= Q(pk=number)
         studies = studies.filter(match)
     return studies
 

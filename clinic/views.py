@@ -44,7 +44,8 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def study_list(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "")
     status = request.GET.get("status", "")
-    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()] or None
+    numbers = (selectors.study_number(i) for i in request.GET.get("ids", "").split(","))
+    ids = [number for number in numbers if number is not None] or None
     studies = selectors.study_list(user=request.user, search=search, status=status, ids=ids)
     context = {
         "studies": studies[:200],
