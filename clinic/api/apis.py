@@ -62,14 +62,15 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
     words = {
         400: "Invalid metadata: `{field: [messages]}`, or `{detail, code}` (a value the file's "
         "DICOM tag contradicts is `tag_contradiction`; a request Django refused before the view "
-        "is `too_many_fields` or `too_many_files`).",
+        "is `too_many_fields_sent` or `too_many_files_sent`).",
         401: "Missing, invalid or revoked token.",
         403: "Authenticated, but the user belongs to no institution.",
         404: "No such study in the caller's institution.",
         409: "The study has no report yet (`report_not_ready`), or an Idempotency-Key, "
         "accession number or SOP Instance UID repeated with another image or sex "
         "(`submission_conflict`).",
-        413: "The file is over the size or pixel limit.",
+        413: "The file is over the size or pixel limit, or the text fields over the memory limit "
+        "(`request_data_too_big`).",
         415: "Not a decodable PNG, JPEG or DICOM image, or not multipart/form-data.",
         429: "Too many requests for this token; see `Retry-After`.",
         503: "The database or the media storage is not answering: nothing was stored; send the "

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -57,9 +59,36 @@ def status_of(error: BoneAgeError) -> int:
     return status.HTTP_400_BAD_REQUEST
 
 
+def _body_refusal(error: Exception) -> tuple[int, str] | None:
+    """The status and words of a request body Django refused while the view read it (over
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE``, ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` or
+    ``DATA_UPLOAD_MAX_NUMBER_FILES``), else None."""
+    if isinstance(error, RequestDataTooBig):
+        limit_mib = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 2**20
+        return status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, (
+            f"The request's text fields are over the {limit_mib:g} MiB the server reads; send "
+            "the image as a file part and keep the other fields short. Nothing was stored."
+        )
+    if isinstance(error, TooManyFieldsSent):
+        return status.HTTP_400_BAD_REQUEST, (
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} form fields; an "
+            "upload takes one image and the few fields docs/api.md lists. Nothing was stored."
+        )
+    if isinstance(error, TooManyFilesSent):
+        return status.HTTP_400_BAD_REQUEST, (
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} file parts; send "
+            "one image per request. Nothing was stored."
+        )
+    return None
+
+
 def api_exception_handler(error: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus the typed errors and a database outage (503 with Retry-After: the
-    client should try again); anything else stays a 500 (a bug to see, not hide)."""
+    """DRF's handler, plus the typed errors, a request body Django refused, and a database
+    outage (503 with Retry-After: the client should try again); anything else stays a 500 (a
+    bug to see, not hide), answered in JSON by :mod:`clinic.error_pages`."""
+    if (refusal := _body_refusal(error)) is not None:
+        code, words = refusal
+        return Response({"detail": words, "code": error_code(error)}, status=code)
     if isinstance(error, BoneAgeError):
         code = status_of(error)
         retry = {"Retry-After": str(RETRY_AFTER_S)} if code == 503 else None
