@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from clinic.intake import MAX_AGE_MONTHS, TAG_OF_FIELD
-from clinic.models import Sex
+from clinic.models import REASON_MAX_CHARS, Sex
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -84,7 +84,11 @@ class ReviewForm(forms.Form):
     corrected_age_months = forms.FloatField(
         required=False, min_value=0, max_value=240, label="Corrected bone age (months)"
     )
-    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        required=False,
+        max_length=REASON_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -54,6 +54,11 @@ class Membership(models.Model):
         return f"{self.user} @ {self.institution}"
 
 
+REASON_MAX_CHARS = 2000
+"""The longest reason a signature keeps: a correction's why is a few sentences, not a letter
+(and a free-text field without a limit stores whatever is posted)."""
+
+
 class Sex(models.TextChoices):
     FEMALE = "F", "female"
     MALE = "M", "male"

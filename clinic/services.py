@@ -38,7 +38,7 @@ from clinic.errors import (
 )
 from clinic.identifiers import identifier_hmac
 from clinic.intake import StudyFacts, check_given_dates, resolve_age, settle
-from clinic.models import Report, Review, Study
+from clinic.models import REASON_MAX_CHARS, Report, Review, Study
 
 if TYPE_CHECKING:
     from boneage.contract import AssessmentRecord
@@ -448,6 +448,11 @@ def review_sign(
     if not reviewer.is_superuser and _institution_of(reviewer) != report.study.institution:
         raise PermissionDenied("the reviewer belongs to another institution")
     reason = reason.strip()
+    if len(reason) > REASON_MAX_CHARS:
+        raise InvalidStudyData(
+            f"The reason is {len(reason):,} characters long; a signature keeps at most "
+            f"{REASON_MAX_CHARS} characters: shorten it."
+        )
     method = ""
     if corrected_age_months is None:
         shown = [m for m in Review.Method.values if report.estimate_of(m) is not None]

@@ -234,6 +234,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"query_string_omitted": {"()": "clinic.log_filters.QueryStringOmitted"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # The request log: the page asked for, never its query string (search terms, identifiers).
+    "loggers": {
+        "django.server": {
+            "handlers": ["console"],
+            "filters": ["query_string_omitted"],
+            "level": "INFO",
+            "propagate": False,
+        }
+    },
 }

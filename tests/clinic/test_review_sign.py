@@ -80,3 +80,30 @@ def test_sign_off_is_kept_in_the_audit_history(done_study, user):
     review = services.review_sign(report=done_study.report, reviewer=user, accept="multistep")
     assert review.history.count() == 1
     assert done_study.report.history.count() == 1
+
+
+def test_a_reason_over_the_length_limit_is_refused_and_nothing_is_signed(done_study, user):
+    """A 3 MB reason was once stored."""
+    from clinic.errors import InvalidStudyData
+
+    with pytest.raises(InvalidStudyData, match="at most 2000 characters"):
+        services.review_sign(
+            report=done_study.report,
+            reviewer=user,
+            corrected_age_months=130,
+            reason="x" * 3_000_000,
+        )
+    assert not Review.objects.exists()
+
+
+def test_the_page_refuses_an_overlong_reason_in_words(done_study, user, client):
+    from django.urls import reverse
+
+    client.force_login(user)
+    page = client.post(
+        reverse("study-review", args=[done_study.pk]),
+        {"corrected_age_months": "130", "reason": "x" * 2001},
+        follow=True,
+    )
+    assert "at most 2000 characters" in page.content.decode()
+    assert not Review.objects.exists()
