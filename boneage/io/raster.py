@@ -4,7 +4,8 @@ Pillow opens lazily: ``Image.open`` reads only the header, so the dimensions are
 our limits before ``load()`` decodes a pixel (Pillow's own ``DecompressionBombError`` fires only
 above twice ``MAX_IMAGE_PIXELS``, far beyond a radiograph). Colour is reduced to luminance with
 scikit-image's ``rgb2gray`` (ITU-R BT.709 weights); an exported radiograph saved as RGB has three
-equal channels, so the weights change nothing there.
+equal channels, so the weights change nothing there. A camera's or phone's EXIF orientation is
+applied, as every viewer applies it, and listed among the corrections.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import warnings
 from io import BytesIO
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from skimage.color import rgb2gray
 
 from boneage.errors import CorruptImage, ImageTooLarge, technical_detail
@@ -51,12 +52,37 @@ def read_raster(data: bytes, source_format: str, limits: Limits) -> Radiograph:
                 f"The {name} image is truncated or damaged and cannot be decoded"
                 f" ({technical_detail(error)})."
             ) from error
+    image, turned = _upright(image)
     pixels, handling = _to_gray(image, bit_depth)
     return Radiograph(
         pixels=pixels.astype(np.float32),
         source_format=name,
         bit_depth=bit_depth,
-        handling=handling,
+        handling=(*turned, *handling),
+    )
+
+
+_ORIENTATION_WORDS = {
+    2: "mirrored left to right",
+    3: "turned 180°",
+    4: "mirrored top to bottom",
+    5: "mirrored across its diagonal (transposed)",
+    6: "turned 90° clockwise",
+    7: "mirrored across its other diagonal (transversed)",
+    8: "turned 90° anticlockwise",
+}
+"""What each EXIF Orientation value (TIFF 6.0 tag 274) asks a viewer to do, in words."""
+
+
+def _upright(image: Image.Image) -> tuple[Image.Image, tuple[str, ...]]:
+    """The image as a viewer shows it: its EXIF orientation applied (Pillow's
+    ``ImageOps.exif_transpose``), and said, since a mirror turns a left hand into a right one."""
+    orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    words = _ORIENTATION_WORDS.get(orientation)
+    if words is None:
+        return image, ()
+    return ImageOps.exif_transpose(image), (
+        f"EXIF orientation {orientation} applied: the image was {words}, as a viewer shows it",
     )
 
 

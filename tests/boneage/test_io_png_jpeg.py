@@ -98,3 +98,54 @@ def test_every_real_radiograph_is_read(index):
         columns, rows = image.size
     assert radiograph.shape == (rows, columns)
     assert 0.0 <= radiograph.pixels.min() < 0.2 and 0.8 < radiograph.pixels.max() <= 1.0
+
+
+def _upright() -> np.ndarray:
+    """An image no turn or mirror leaves unchanged: bright in its top-left corner only."""
+    values = np.full((240, 160), 30, dtype=np.uint8)
+    values[:60, :40] = 230
+    return values
+
+
+# What a camera stores for each EXIF orientation: the upright image turned back (PIL's
+# transposes, inverse of the one the tag asks a viewer to apply).
+_STORED = {
+    3: Image.Transpose.ROTATE_180,
+    6: Image.Transpose.ROTATE_90,
+    8: Image.Transpose.ROTATE_270,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+}
+
+
+@pytest.mark.parametrize(
+    ("orientation", "words"),
+    [
+        (3, "turned 180°"),
+        (6, "turned 90° clockwise"),
+        (8, "turned 90° anticlockwise"),
+        (2, "mirrored left to right"),
+    ],
+)
+def test_an_exif_orientation_is_applied_and_said(orientation, words):
+    """A JPEG with EXIF orientation 3 or 8, upright in any viewer, was once read upside down or
+    on its side (and rejected as not a hand)."""
+    stored = Image.fromarray(_upright()).transpose(_STORED[orientation])
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = BytesIO()
+    stored.save(buffer, format="JPEG", quality=95, exif=exif)
+    radiograph = read_radiograph(buffer.getvalue())
+    assert radiograph.shape == (240, 160)
+    np.testing.assert_allclose(radiograph.pixels, _upright() / 255.0, atol=0.08)
+    assert f"EXIF orientation {orientation} applied: the image was {words}" in " ".join(
+        radiograph.handling
+    )
+
+
+def test_an_upright_exif_orientation_changes_nothing_and_says_nothing():
+    exif = Image.Exif()
+    exif[0x0112] = 1
+    buffer = BytesIO()
+    Image.fromarray(_upright()).save(buffer, format="JPEG", quality=95, exif=exif)
+    radiograph = read_radiograph(buffer.getvalue())
+    assert not any("EXIF" in words for words in radiograph.handling)
