@@ -21,6 +21,7 @@ from PIL import Image
 if TYPE_CHECKING:
     from boneage.chronological import ChronologicalComparison
     from boneage.contract import AssessmentRecord
+    from boneage.io import FileHeader
     from boneage.radiograph import Radiograph
     from boneage.registry import ModelBundle
 
@@ -30,6 +31,14 @@ def read_radiograph(data: bytes) -> Radiograph:
     from boneage.io import read_radiograph as decode
 
     return decode(data)
+
+
+def read_file_header(data: bytes) -> FileHeader:
+    """What the file's header says (format, DICOM tags), its pixels never decoded: the web
+    process shows a dropped file's tags this way, at the cost of a header."""
+    from boneage.io import read_file_header as read_header
+
+    return read_header(data)
 
 
 def configured_models(threads: int | None = None) -> ModelBundle:

@@ -138,18 +138,22 @@ def worklist_neighbours(*, user: AbstractBaseUser, report: Report) -> tuple[int 
 def upload_tags(*, file: Any) -> dict[str, Any]:
     """What a dropped file says about the child, for the upload page to show for confirmation.
 
-    Decodes the file with ``boneage.io.read_radiograph`` (raising its ``InputError``s), so a file
-    the tags come back for is also one the upload will accept.
+    Reads the file's header only (``boneage.io.read_file_header``, raising its ``InputError``s
+    for a file of another type, damaged, or over the size limits): the pixels are decoded once,
+    by the upload, never to fill a form.
     """
-    radiograph = engine.read_radiograph(file.read())
+    header = engine.read_file_header(file.read())
+    facts = header.facts
+    if facts is None:
+        return {"source_format": header.source_format}
     return {
-        "source_format": radiograph.source_format,
-        "sex": radiograph.sex,
-        "birth_date": radiograph.birth_date.isoformat() if radiograph.birth_date else None,
-        "exam_date": radiograph.study_date.isoformat() if radiograph.study_date else None,
-        "age_months": radiograph.age_months,
-        "laterality": radiograph.laterality,
-        "spacing_mm": list(radiograph.spacing_mm) if radiograph.spacing_mm else None,
+        "source_format": header.source_format,
+        "sex": facts.sex,
+        "birth_date": facts.birth_date.isoformat() if facts.birth_date else None,
+        "exam_date": facts.study_date.isoformat() if facts.study_date else None,
+        "age_months": facts.age_months,
+        "laterality": facts.laterality,
+        "spacing_mm": list(facts.spacing_mm) if facts.spacing_mm else None,
     }
 
 

@@ -8,16 +8,49 @@ checked before decoding (:mod:`boneage.io.limits`); every problem is a typed
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from boneage.errors import FileTooLarge, UnreadableFile
-from boneage.io.dicom import read_dicom
+from boneage.io.dicom import DicomFacts, read_dicom, read_dicom_facts
 from boneage.io.limits import MAX_BYTES, MAX_PIXELS, MIN_SIDE_PX, Limits
-from boneage.io.raster import read_raster
+from boneage.io.raster import open_raster, read_raster
 from boneage.io.sniff import sniff_format
 from boneage.radiograph import Radiograph
 
-__all__ = ["MAX_BYTES", "MAX_PIXELS", "MIN_SIDE_PX", "read_radiograph", "sniff_format"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_PIXELS",
+    "MIN_SIDE_PX",
+    "FileHeader",
+    "read_file_header",
+    "read_radiograph",
+    "sniff_format",
+]
+
+
+@dataclass(frozen=True)
+class FileHeader:
+    """What a file's header says, read without decoding a pixel: its format and, for DICOM,
+    the patient and geometry facts of its tags (None for PNG and JPEG, which carry none)."""
+
+    source_format: str
+    facts: DicomFacts | None = None
+
+
+def read_file_header(
+    data: bytes, *, max_pixels: int = MAX_PIXELS, min_side: int = MIN_SIDE_PX
+) -> FileHeader:
+    """The header of the radiograph in ``data``, under the limits ``read_radiograph`` applies
+    to the header (format, dimensions, frames), so that the web process can show a file's tags
+    without decoding its pixels. A file whose pixels are damaged passes here and is refused by
+    ``read_radiograph`` when it is uploaded."""
+    limits = Limits(max_pixels=max_pixels, max_bytes=len(data), min_side=min_side)
+    source_format = sniff_format(data)
+    if source_format == "DICOM":
+        return FileHeader("DICOM", read_dicom_facts(data, limits))
+    open_raster(data, source_format, limits).close()
+    return FileHeader(source_format)
 
 
 def read_radiograph(

@@ -145,6 +145,32 @@ def parse_age_string(value: str) -> float | None:
     return int(value[:-1]) * _AGE_UNIT_MONTHS[value[-1]]
 
 
+def read_dicom_facts(data: bytes, limits: Limits) -> DicomFacts:
+    """What the header says, with the image's dimensions checked, its pixel data never read:
+    for showing a file's tags before it is uploaded."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        header = _image_header(data, limits)
+        try:
+            return header_facts(header)
+        except _VALUE_ERRORS as error:
+            raise CorruptImage(
+                f"The DICOM header holds damaged values ({technical_detail(error)})."
+            ) from error
+
+
+def _image_header(data: bytes, limits: Limits) -> Dataset:
+    """The header of a single-frame image within ``limits``, else the typed error."""
+    header = read_header(data)
+    rows, columns, frames = _dimensions(header)
+    check_dimensions(rows, columns, limits, frames=frames)
+    if frames > 1:
+        raise MultiFrameImage(
+            f"This DICOM file holds {frames} images; send the one hand radiograph on its own."
+        )
+    return header
+
+
 def read_dicom(data: bytes, limits: Limits) -> Radiograph:
     """Decode a single-frame DICOM radiograph into a :class:`Radiograph`.
 
@@ -153,13 +179,7 @@ def read_dicom(data: bytes, limits: Limits) -> Radiograph:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        header = read_header(data)
-        rows, columns, frames = _dimensions(header)
-        check_dimensions(rows, columns, limits, frames=frames)
-        if frames > 1:
-            raise MultiFrameImage(
-                f"This DICOM file holds {frames} images; send the one hand radiograph on its own."
-            )
+        _image_header(data, limits)
         dataset = _read_full(data)
         if not any(tag in dataset for tag in _PIXEL_TAGS):
             raise NoPixelData(

@@ -25,9 +25,10 @@ _PNG_BIT_DEPTH_OFFSET = 24
 """Byte of the PNG IHDR chunk holding the bit depth per channel (PNG spec §11.2.2)."""
 
 
-def read_raster(data: bytes, source_format: str, limits: Limits) -> Radiograph:
-    """Decode PNG or JPEG ``data`` into a :class:`Radiograph` scaled by its bit depth to 0..1."""
-    name = "PNG" if source_format == "PNG" else "JPEG"
+def open_raster(data: bytes, source_format: str, limits: Limits) -> Image.Image:
+    """The PNG or JPEG image with only its header read, its dimensions checked against
+    ``limits``; no pixel is decoded (``load()`` does that)."""
+    name = _name(source_format)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
@@ -42,9 +43,18 @@ def read_raster(data: bytes, source_format: str, limits: Limits) -> Radiograph:
                 f"The file starts like a {name} image but its header is damaged"
                 f" ({technical_detail(error)})."
             ) from error
-        columns, rows = image.size
-        check_dimensions(rows, columns, limits)
-        bit_depth = _bit_depth(data, image, source_format)
+    columns, rows = image.size
+    check_dimensions(rows, columns, limits)
+    return image
+
+
+def read_raster(data: bytes, source_format: str, limits: Limits) -> Radiograph:
+    """Decode PNG or JPEG ``data`` into a :class:`Radiograph` scaled by its bit depth to 0..1."""
+    name = _name(source_format)
+    image = open_raster(data, source_format, limits)
+    bit_depth = _bit_depth(data, image, source_format)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             image.load()
         except (OSError, SyntaxError, ValueError, EOFError) as error:
@@ -84,6 +94,10 @@ def _upright(image: Image.Image) -> tuple[Image.Image, tuple[str, ...]]:
     return ImageOps.exif_transpose(image), (
         f"EXIF orientation {orientation} applied: the image was {words}, as a viewer shows it",
     )
+
+
+def _name(source_format: str) -> str:
+    return "PNG" if source_format == "PNG" else "JPEG"
 
 
 def _bit_depth(data: bytes, image: Image.Image, source_format: str) -> int:

@@ -347,3 +347,39 @@ def test_an_age_no_child_has_is_refused_on_the_form(browser, upload):
     )
     assert "less than or equal to 240" in page.content.decode()
     assert not Study.objects.exists()
+
+
+def _declared_png(width: int, height: int) -> bytes:
+    """A 16-bit grey PNG of ``width`` × ``height`` zeros, compressed row by row (its pixels are
+    never all in memory here): about 100 KB that decode to hundreds of MB."""
+    import struct
+    import zlib
+
+    from tests.boneage.radiograph_files import png_chunk
+
+    packer, row, parts = zlib.compressobj(9), b"\x00" * (1 + 2 * width), []
+    parts.extend(packer.compress(row) for _ in range(height))
+    parts.append(packer.flush())
+    header = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", b"".join(parts))
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def test_the_tags_of_a_dropped_file_are_read_from_its_header_not_its_pixels(browser, upload):
+    """A 107 KB PNG declaring 7000 × 7000 at 16 bits once took the web process from 381 to
+    1,152 MiB: every pixel was decoded to fill the form."""
+    import tracemalloc
+
+    data = _declared_png(7000, 7000)
+    tracemalloc.start()
+    try:
+        answer = browser.post(reverse("upload-tags"), {"file": upload(data, "big.png")})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert answer.status_code == 200 and answer.json()["source_format"] == "PNG"
+    assert peak < 20 * 2**20, f"peak {peak / 2**20:.0f} MiB"
