@@ -111,3 +111,16 @@ def test_a_study_failed_by_the_engine_logs_why_without_patient_data(
     failed = [r.getMessage() for r in caplog.records if "status=failed" in r.getMessage()]
     assert failed == [f'study={study.pk} status=failed attempt=1 cause={cause} reason="{error}"']
     assert "PAT-SECRET" not in caplog.text and "Roe" not in caplog.text
+
+
+def test_an_age_of_zero_is_an_age_for_the_engine_and_the_signed_reading(user, upload, fake_engine):
+    from clinic.selectors import signed_reading
+
+    study = services.study_create(user=user, file=upload(), sex="F", chronological_age_months=0)
+    services.run_assessment(study_id=study.pk)
+    assert fake_engine.calls[0]["chronological_age_months"] == 0
+    report = Report.objects.get(study=study)
+    services.review_sign(report=report, reviewer=user, corrected_age_months=3.0, reason="TW3")
+    report.refresh_from_db()
+    reading = signed_reading(report)
+    assert reading is not None and reading["bone_age_months"] == 3.0
