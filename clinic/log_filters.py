@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import re
 
-_QUERY = re.compile(r"\?\S*")
 OMITTED = "?[query omitted]"
+_QUERY = re.compile(r"\?(?!\[query omitted\])\S*")
+"""A query string not yet omitted: a record filtered twice (a logger configured twice) keeps
+one mark."""
 
 
 def without_query(request_line: str) -> str:
