@@ -38,6 +38,11 @@ class SubmissionConflict(BoneAgeError):
     image or sex."""
 
 
+class IdempotencyKeyReused(SubmissionConflict):
+    """An Idempotency-Key already names a study sent with another image or sex: the key was
+    reused for another request, which is the client's error (422), not a retry."""
+
+
 class AlreadySigned(BoneAgeError):
     """The report already carries a review; a second sign-off would hide the first."""
 

@@ -28,6 +28,7 @@ from boneage.errors import BoneAgeError, MissingSex
 from clinic import engine
 from clinic.errors import (
     AlreadySigned,
+    IdempotencyKeyReused,
     InvalidStudyData,
     ReviewChoiceRequired,
     ReviewReasonRequired,
@@ -225,14 +226,17 @@ def _earlier_examinations(
 
 def _repeat(earlier: Study, by: str, *, image_sha256: str, sex: str | None) -> Submission:
     """The earlier study when this upload is a true retry of it (the same image, and no other
-    sex); ``SubmissionConflict`` in words when it is not."""
+    sex); ``SubmissionConflict`` in words when it is not (``IdempotencyKeyReused`` when the key
+    found it: the client reused a key, where a repeated accession number or SOP Instance UID is
+    a conflict with what is stored)."""
     differences = []
     if earlier.original_sha256 != image_sha256:
         differences.append("a different image")
     if sex and earlier.sex and sex != earlier.sex:
         differences.append(f"sex {sex} where the study has {earlier.sex}")
     if differences:
-        raise SubmissionConflict(
+        error = IdempotencyKeyReused if by == "Idempotency-Key" else SubmissionConflict
+        raise error(
             f"This {by} already names study {earlier.pk}, sent with "
             f"{' and '.join(differences)}: a retry must repeat the same submission; a new "
             "examination needs its own key and accession number."

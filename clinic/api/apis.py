@@ -12,17 +12,15 @@ import json
 from typing import Any
 
 from django.http import HttpResponse
-from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import LimitOffsetPagination
@@ -31,19 +29,21 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from boneage.errors import MissingSex
 from clinic import engine
 from clinic.api.authentication import ApiTokenAuthentication
 from clinic.api.errors import api_exception_handler
-from clinic.api.selectors import study_api_list, study_fhir_context
+from clinic.api.outputs import StudyOutput, StudySummaryOutput
+from clinic.api.selectors import patient_studies, study_api_list, study_fhir_context
 from clinic.api.throttling import ApiTokenRateThrottle
 from clinic.downloads import file_response
 from clinic.fhir import diagnostic_report, operation_outcome
 from clinic.intake import TAG_OF_FIELD
-from clinic.models import Review, Sex, Study
-from clinic.selectors import review_reading, study_file, study_get
+from clinic.models import Sex, Study
+from clinic.selectors import study_file, study_get
 from clinic.services import study_submit
 
 IDEMPOTENCY_KEY_MAX_LENGTH = Study._meta.get_field("idempotency_key").max_length
@@ -61,17 +61,19 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
     """The documented error answers of an endpoint, always with 401, 429 and 503."""
     words = {
         400: "Invalid metadata: `{field: [messages]}`, or `{detail, code}` (a value the file's "
-        "DICOM tag contradicts is `tag_contradiction`; a request Django refused before the view "
-        "is `too_many_fields_sent` or `too_many_files_sent`).",
+        "DICOM tag contradicts is `tag_contradiction`; a query parameter the endpoint does not "
+        "take is `unknown_query_parameter`; a request Django refused before the view is "
+        "`too_many_fields_sent` or `too_many_files_sent`).",
         401: "Missing, invalid or revoked token.",
         403: "Authenticated, but the user belongs to no institution.",
         404: "No such study in the caller's institution.",
-        409: "The study has no report yet (`report_not_ready`), or an Idempotency-Key, "
-        "accession number or SOP Instance UID repeated with another image or sex "
-        "(`submission_conflict`).",
+        409: "The study has no report yet (`report_not_ready`), or an accession number or SOP "
+        "Instance UID repeated with another image or sex (`submission_conflict`).",
         413: "The file is over the size or pixel limit, or the text fields over the memory limit "
         "(`request_data_too_big`).",
         415: "Not a decodable PNG, JPEG or DICOM image, or not multipart/form-data.",
+        422: "An Idempotency-Key reused with another image or sex (`idempotency_key_reused`): a "
+        "retry must repeat the same request.",
         429: "Too many requests for this token; see `Retry-After`.",
         503: "The database or the media storage is not answering: nothing was stored; send the "
         "same request again after `Retry-After` seconds.",
@@ -85,8 +87,15 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
     }
 
 
+class UnknownQueryParameter(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "unknown_query_parameter"
+
+
 class ApiView(APIView):
-    """Authentication, permission, throttle and error words shared by every endpoint."""
+    """Authentication, permission, throttle and error words shared by every endpoint, and the
+    refusal of a query parameter the endpoint does not take: ignored, a misspelt or unsupported
+    filter (``?patient=…``) would answer with every study of the institution."""
 
     authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
@@ -95,13 +104,26 @@ class ApiView(APIView):
     def get_exception_handler(self) -> Any:
         return api_exception_handler
 
+    def query_names(self) -> set[str]:
+        """The query parameters a GET takes: its ``FilterSerializer``'s fields, its pagination's
+        and DRF's format override."""
+        names = {api_settings.URL_FORMAT_OVERRIDE}
+        if filters := getattr(self, "FilterSerializer", None):
+            names |= set(filters().fields)
+        if paginator := getattr(self, "paginator", None):
+            names |= {paginator.limit_query_param, paginator.offset_query_param}
+        return names
 
-@extend_schema_field(
-    {"type": "object", "nullable": True, "additionalProperties": True},
-)
-class AssessmentField(serializers.JSONField):
-    """The assessment JSON exactly as ``boneage assess --json`` prints it; its JSON Schema is
-    docs/assessment.schema.json, generated from ``boneage.contract``."""
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method not in ("GET", "HEAD"):
+            return
+        unknown = sorted(set(request.query_params) - self.query_names())
+        if unknown:
+            raise UnknownQueryParameter(
+                f"This endpoint does not take the query parameter(s) {', '.join(unknown)}; it "
+                f"takes {', '.join(sorted(self.query_names()))}."
+            )
 
 
 STUDY_ID = OpenApiParameter(
@@ -110,105 +132,6 @@ STUDY_ID = OpenApiParameter(
     OpenApiParameter.PATH,
     description="The study's id, as returned by the upload.",
 )
-_NULLABLE_URI = {"type": "string", "format": "uri", "nullable": True}
-
-
-class ReviewOutput(serializers.Serializer):
-    class Meta:
-        ref_name = "Review"
-
-    decision = serializers.CharField(help_text="`accepted` or `corrected`.")
-    accepted_method = serializers.CharField(
-        help_text="`multistep` or `endtoend`: the estimate accepted as shown; empty if corrected."
-    )
-    bone_age_months = serializers.FloatField(help_text="The signed bone age, months.")
-    reason = serializers.CharField(help_text="Why the bone age was corrected; empty if accepted.")
-    reviewer = serializers.CharField(source="reviewer.get_username")
-    signed_at = serializers.DateTimeField()
-    reading = serializers.SerializerMethodField(
-        help_text="This signature's bone age against the chronological age (difference, SDS, "
-        "category); the latest signature's is the reading of record. Null without a "
-        "chronological age."
-    )
-
-    @extend_schema_field(OpenApiTypes.OBJECT)
-    def get_reading(self, review: Review) -> dict[str, Any] | None:
-        return review_reading(review)
-
-
-class StudyOutput(serializers.Serializer):
-    """A study, its status and, once done, its report and review."""
-
-    class Meta:
-        ref_name = "Study"
-
-    class UrlsOutput(serializers.Serializer):
-        class Meta:
-            ref_name = "StudyUrls"
-
-        self = serializers.SerializerMethodField()
-        overlay = serializers.SerializerMethodField()
-        chart = serializers.SerializerMethodField()
-        fhir = serializers.SerializerMethodField()
-
-        def _url(self, name: str, study: Study) -> str:
-            path = reverse(f"api:{name}", kwargs={"study_id": study.pk})
-            return self.context["request"].build_absolute_uri(path)
-
-        @extend_schema_field(OpenApiTypes.URI)
-        def get_self(self, study: Study) -> str:
-            return self._url("study-detail", study)
-
-        @extend_schema_field(_NULLABLE_URI)
-        def get_overlay(self, study: Study) -> str | None:
-            report = getattr(study, "report", None)
-            return self._url("study-overlay", study) if report and report.overlay else None
-
-        @extend_schema_field(_NULLABLE_URI)
-        def get_chart(self, study: Study) -> str | None:
-            report = getattr(study, "report", None)
-            return self._url("study-chart", study) if report and report.chart else None
-
-        @extend_schema_field(_NULLABLE_URI)
-        def get_fhir(self, study: Study) -> str | None:
-            return self._url("study-fhir", study) if hasattr(study, "report") else None
-
-    id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=Study.Status.choices)
-    failure_reason = serializers.CharField(help_text="Why the assessment failed, in words.")
-    sex = serializers.ChoiceField(choices=Sex.choices)
-    birth_date = serializers.DateField(allow_null=True)
-    exam_date = serializers.DateField(allow_null=True)
-    chronological_age_months = serializers.FloatField(allow_null=True)
-    patient_id = serializers.CharField(help_text="Given, or DICOM PatientID; empty if neither.")
-    patient_name = serializers.CharField(help_text="Given, or DICOM PatientName (Family, Given).")
-    accession_number = serializers.CharField(help_text="Given, or DICOM AccessionNumber.")
-    study_instance_uid = serializers.CharField(help_text="Given, or DICOM StudyInstanceUID.")
-    tag_overrides = serializers.ListField(
-        child=serializers.CharField(),
-        help_text="Each value given that was kept over the file's contradicting DICOM tag "
-        "(`override_tags`), in words; empty when none.",
-    )
-    source_format = serializers.CharField(help_text="`PNG`, `JPEG` or `DICOM`, sniffed.")
-    created_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField(allow_null=True)
-    urls = UrlsOutput(source="*")
-    report = AssessmentField(source="report.assessment", allow_null=True)
-    review = ReviewOutput(
-        source="report.review",
-        allow_null=True,
-        help_text="The signature of record: the latest one; null before sign-off.",
-    )
-    signatures = serializers.SerializerMethodField(
-        help_text="Every signature, oldest first: a correction after sign-off is a new one, "
-        "and the earlier ones are kept."
-    )
-
-    @extend_schema_field(ReviewOutput(many=True))
-    def get_signatures(self, study: Study) -> list[dict[str, Any]]:
-        report = getattr(study, "report", None)
-        reviews = report.reviews.all() if report is not None else []
-        return ReviewOutput(reviews, many=True, context=self.context).data
 
 
 class StudyPagination(LimitOffsetPagination):
@@ -230,6 +153,9 @@ class StudyListCreateApi(ApiView, GenericAPIView):
         )
         created_before = serializers.DateTimeField(
             required=False, help_text="Created before (ISO 8601)."
+        )
+        patient_id = serializers.CharField(
+            required=False, max_length=64, help_text="The patient ID, exactly (searched by HMAC)."
         )
 
     class InputSerializer(serializers.Serializer):
@@ -267,10 +193,12 @@ class StudyListCreateApi(ApiView, GenericAPIView):
     @extend_schema(
         operation_id="studies_list",
         summary="List the institution's studies",
-        description="Newest first, paginated by `limit` and `offset`.",
+        description="Newest first, paginated by `limit` and `offset`. Each study carries its "
+        "report's key figures (`summary`); its URL gives the whole assessment. A query "
+        "parameter not listed here is refused (400 `unknown_query_parameter`).",
         tags=["studies"],
         parameters=[FilterSerializer],
-        responses={200: StudyOutput(many=True), **_errors(400)},
+        responses={200: StudySummaryOutput(many=True), **_errors(400)},
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
@@ -278,7 +206,7 @@ class StudyListCreateApi(ApiView, GenericAPIView):
         studies = study_api_list(user=request.user, **filters.validated_data)
         page = self.paginate_queryset(studies)
         return self.get_paginated_response(
-            StudyOutput(page, many=True, context={"request": request}).data
+            StudySummaryOutput(page, many=True, context={"request": request}).data
         )
 
     @extend_schema(
@@ -297,7 +225,7 @@ class StudyListCreateApi(ApiView, GenericAPIView):
                 OpenApiParameter.HEADER,
                 description=(
                     "Any string up to 255 characters; a repeated key returns the first study "
-                    "(200) instead of creating another, or 409 when it comes with another image "
+                    "(200) instead of creating another, or 422 when it comes with another image "
                     "or sex."
                 ),
             )
@@ -309,7 +237,7 @@ class StudyListCreateApi(ApiView, GenericAPIView):
                 description="A repeated Idempotency-Key, accession number or SOP Instance UID "
                 "(given or in the DICOM tags): the earlier study.",
             ),
-            **_errors(400, 403, 409, 413, 415),
+            **_errors(400, 403, 409, 413, 415, 422),
         },
     )
     def post(self, request: Request) -> Response:
@@ -352,6 +280,33 @@ class StudyDetailApi(ApiView):
     def get(self, request: Request, study_id: int) -> Response:
         study = study_get(user=request.user, study_id=study_id)
         return Response(StudyOutput(study, context={"request": request}).data)
+
+
+class PatientStudiesApi(ApiView, GenericAPIView):
+    """``/api/v1/patients/{patient_id}/studies/``: one child's studies across visits."""
+
+    pagination_class = StudyPagination
+
+    @extend_schema(
+        operation_id="patients_studies",
+        summary="A patient's studies, in the order of the visits",
+        description="The institution's studies of this patient ID (matched exactly, by HMAC), "
+        "oldest examination first, each with its report's key figures; paginated by `limit` "
+        "and `offset`. 404 when the institution has no study of this patient ID.",
+        tags=["studies"],
+        parameters=[
+            OpenApiParameter(
+                "patient_id", str, OpenApiParameter.PATH, description="The patient ID."
+            )
+        ],
+        responses={200: StudySummaryOutput(many=True), **_errors(400, 404)},
+    )
+    def get(self, request: Request, patient_id: str) -> Response:
+        studies = patient_studies(user=request.user, patient_id=patient_id)
+        page = self.paginate_queryset(studies)
+        return self.get_paginated_response(
+            StudySummaryOutput(page, many=True, context={"request": request}).data
+        )
 
 
 class StudyImageApi(ApiView):

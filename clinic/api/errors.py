@@ -3,8 +3,9 @@
 Every error body is ``{"detail": "<sentence>", "code": "<snake_case error name>"}`` (DRF's shape),
 or DRF's ``{"field": ["message", …]}`` for a field that failed validation. The status says whose
 problem it is: 413 a file over the size limits, 415 bytes that are not a usable PNG, JPEG or DICOM
-image, 400 data that contradict each other, 409 a workflow state (a report not ready yet), 503 a
-database that does not answer (with Retry-After).
+image, 400 data that contradict each other, 409 a workflow state (a report not ready yet) or an
+accession number repeated with another image, 422 an Idempotency-Key reused for another request
+(as the IETF Idempotency-Key draft asks), 503 a database that does not answer (with Retry-After).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from boneage.errors import (
     UnsupportedFormat,
 )
 from clinic.errors import (
+    IdempotencyKeyReused,
     ReportNotReady,
     StorageUnavailable,
     SubmissionConflict,
@@ -45,6 +47,7 @@ STATUS_OF_ERROR: tuple[tuple[type[BoneAgeError], int], ...] = (
     (NoPixelData, status.HTTP_415_UNSUPPORTED_MEDIA_TYPE),
     (MultiFrameImage, status.HTTP_415_UNSUPPORTED_MEDIA_TYPE),
     (ReportNotReady, status.HTTP_409_CONFLICT),
+    (IdempotencyKeyReused, status.HTTP_422_UNPROCESSABLE_ENTITY),
     (SubmissionConflict, status.HTTP_409_CONFLICT),
     (StorageUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
 )

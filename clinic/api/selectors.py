@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.http import Http404
 
 from clinic.errors import InvalidStudyData, ReportNotReady
 from clinic.fhir import ReportContext, SignOff
@@ -21,27 +22,52 @@ def study_api_list(
     accession_number: str = "",
     created_after: datetime | None = None,
     created_before: datetime | None = None,
+    patient_id: str = "",
 ) -> QuerySet[Study]:
-    """The user's studies, newest first, filtered by status, accession number and creation time.
+    """The user's studies, newest first, filtered by status, accession number, patient ID and
+    creation time.
 
     ``created_after`` is inclusive, ``created_before`` exclusive, so consecutive windows neither
     overlap nor miss a study.
     """
-    studies = (
-        studies_visible_to(user)
-        .select_related("report")
-        .prefetch_related("report__reviews__reviewer")
-    )
+    studies = _summaries(studies_visible_to(user))
     if status:
         studies = studies.filter(status=status)
-    hashed = identifier_hmac(accession_number)
-    if hashed:
-        studies = studies.filter(accession_number_hmac=hashed)
+    for value, field in (
+        (accession_number, "accession_number_hmac"),
+        (patient_id, "patient_id_hmac"),
+    ):
+        if hashed := identifier_hmac(value):
+            studies = studies.filter(**{field: hashed})
     if created_after:
         studies = studies.filter(created_at__gte=created_after)
     if created_before:
         studies = studies.filter(created_at__lt=created_before)
     return studies.order_by("-created_at", "-pk")
+
+
+def patient_studies(*, user: AbstractBaseUser, patient_id: str) -> QuerySet[Study]:
+    """The user's studies of one patient ID, oldest examination first (studies without an exam
+    date by their upload time, after the dated ones), for following a child across visits.
+
+    ``Http404`` when the institution has none: an empty list would not tell a mistyped ID from
+    a child not seen yet.
+    """
+    hashed = identifier_hmac(patient_id)
+    studies = _summaries(studies_visible_to(user)).filter(patient_id_hmac=hashed)
+    if not hashed or not studies.exists():
+        raise Http404("The institution has no study of this patient ID.")
+    return studies.order_by(F("exam_date").asc(nulls_last=True), "created_at", "pk")
+
+
+def _summaries(studies: QuerySet[Study]) -> QuerySet[Study]:
+    """``studies`` with what a summary shows: the report's columns and signatures, without the
+    assessment JSON."""
+    return (
+        studies.select_related("report")
+        .defer("report__assessment")
+        .prefetch_related("report__reviews")
+    )
 
 
 def study_fhir_context(

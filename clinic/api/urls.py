@@ -12,6 +12,11 @@ urlpatterns = [
     path("v1/studies/", apis.StudyListCreateApi.as_view(), name="study-list"),
     path("v1/studies/<int:study_id>/", apis.StudyDetailApi.as_view(), name="study-detail"),
     path(
+        "v1/patients/<str:patient_id>/studies/",
+        apis.PatientStudiesApi.as_view(),
+        name="patient-studies",
+    ),
+    path(
         "v1/studies/<int:study_id>/overlay.png",
         apis.StudyOverlayApi.as_view(),
         name="study-overlay",

@@ -55,7 +55,7 @@ def test_fuzzed_calls_get_no_server_error_and_only_documented_answers(
     api_schema: Any, token: str, done_study: Study
 ):
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 6
+    assert len(operations) == 7
     for operation in operations:
 
         @given(case=operation.as_strategy())
@@ -70,6 +70,8 @@ def test_fuzzed_calls_get_no_server_error_and_only_documented_answers(
             # Every other generated id names a real study, so that 200 answers are checked too.
             if case.path_parameters and case.path_parameters.get("study_id", 1) % 2 == 0:
                 case.path_parameters["study_id"] = done_study.pk
+            if case.path_parameters and len(case.path_parameters.get("patient_id", "")) % 2:
+                case.path_parameters["patient_id"] = done_study.patient_id
             response = case.call(headers={"Authorization": f"Bearer {token}"})
             case.validate_response(response, checks=CHECKS)
 
@@ -82,7 +84,7 @@ def test_every_operation_documents_authentication_and_throttling(api_schema: Any
         "type": "http", "scheme": "bearer"
     }  # fmt: skip
     operations = [op for path in raw["paths"].values() for op in path.values()]
-    assert len(operations) == 6
+    assert len(operations) == 7
     for operation in operations:
         assert {"401", "429"} <= set(operation["responses"]), operation["operationId"]
         assert operation.get("summary"), operation["operationId"]
@@ -97,9 +99,12 @@ def test_the_real_answers_of_a_done_study_match_the_schema(
         "/api/v1/studies/{study_id}/fhir/",
         "/api/v1/studies/{study_id}/chart.png",
         "/api/v1/studies/{study_id}/overlay.png",
+        "/api/v1/patients/{patient_id}/studies/",
     ]:
         operation = api_schema[path]["GET"]
         ids = {"study_id": done_study.pk} if "{study_id}" in path else None
+        if "{patient_id}" in path:
+            ids = {"patient_id": done_study.patient_id}
         case = operation.Case(path_parameters=ids)
         response = case.call(headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200, path

@@ -257,23 +257,26 @@ def test_options_describes_the_upload_fields(api: APIClient):
     assert fields["image"]["required"] is True
 
 
-def test_a_repeated_key_or_accession_number_with_another_image_or_sex_is_409(
+def test_a_reused_key_is_422_and_a_repeated_accession_number_409_with_another_image_or_sex(
     api: APIClient, phantom_png
 ):
-    """Both once returned the older study silently."""
+    """Both once returned the older study silently; a reused key was then 409, where the IETF
+    Idempotency-Key draft asks for 422 (409 is for a request still being processed)."""
     first = _post(api, phantom_png, sex="F", idempotency_key="k-1", accession_number="ACC-9")
     assert first.status_code == 201
     other_image = bytearray(phantom_png)
     other_image[-20] ^= 0xFF  # in the PNG's trailing bytes: another file, same picture size
-    for kwargs in (
-        {"sex": "M", "idempotency_key": "k-1"},
-        {"sex": "F", "idempotency_key": "k-1", "png": bytes(other_image)},
-        {"sex": "M", "accession_number": "ACC-9"},
+    for kwargs, answer in (
+        ({"sex": "M", "idempotency_key": "k-1"}, (422, "idempotency_key_reused")),
+        (
+            {"sex": "F", "idempotency_key": "k-1", "png": bytes(other_image)},
+            (422, "idempotency_key_reused"),
+        ),
+        ({"sex": "M", "accession_number": "ACC-9"}, (409, "submission_conflict")),
     ):
         png = kwargs.pop("png", phantom_png)
         response = _post(api, png, **kwargs)
-        assert response.status_code == 409
-        assert response.json()["code"] == "submission_conflict"
+        assert (response.status_code, response.json()["code"]) == answer
         assert f"study {first.json()['id']}" in response.json()["detail"]
     assert Study.objects.count() == 1
 
