@@ -14,6 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from boneage.chronological import SDS_LIMIT, bone_age_sd_months  # noqa: E402
 from boneage.contract import AssessmentRecord  # noqa: E402
@@ -21,16 +23,37 @@ from boneage.contract import AssessmentRecord  # noqa: E402
 _METHODS = (("multistep", "Multi-step", "#1f6fb2", "o"), ("endtoend", "End-to-end", "#c2571a", "s"))
 
 
+def new_figure(width_inches: float, *, dpi: int) -> tuple[Figure, Axes]:
+    """A figure of a report's charts (4.2 inches high), on the Agg backend set above."""
+    return plt.subplots(figsize=(width_inches, 4.2), dpi=dpi)
+
+
+def draw_normal_band(axes: Axes, sex: str, *, oldest_years: float = 18.0) -> None:
+    """The normal band (±2 SD of skeletal age for ``sex``) and the line bone age = age."""
+    years = np.linspace(0, oldest_years, 200)
+    band = SDS_LIMIT * bone_age_sd_months(years * 12, sex) / 12
+    axes.fill_between(years, years - band, years + band, color="#d9e6f2", label="normal (±2 SD)")
+    axes.plot(years, years, color="#6b7b8c", linewidth=1, label="bone age = age")
+
+
+def finish_png(figure: Figure, axes: Axes) -> bytes:
+    """Grid, legend and layout as every chart of a report has them; the PNG bytes; the figure
+    closed (matplotlib keeps every open figure alive)."""
+    axes.grid(color="#eeeeee")
+    axes.legend(loc="upper left", fontsize=8, frameon=False)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
 def render_chart(assessment: AssessmentRecord, *, dpi: int = 110) -> bytes:
     """PNG bytes of the chart for one assessment."""
     sex = assessment.input.sex
     chronological = assessment.chronological
-    years = np.linspace(0, 18, 200)
-    band = SDS_LIMIT * bone_age_sd_months(years * 12, sex) / 12
-
-    figure, axes = plt.subplots(figsize=(5.2, 4.2), dpi=dpi)
-    axes.fill_between(years, years - band, years + band, color="#d9e6f2", label="normal (±2 SD)")
-    axes.plot(years, years, color="#6b7b8c", linewidth=1, label="bone age = age")
+    figure, axes = new_figure(5.2, dpi=dpi)
+    draw_normal_band(axes, sex)
     estimates = assessment.estimates()
     answered = [
         (estimates[key], label, color, marker)
@@ -63,10 +86,4 @@ def render_chart(assessment: AssessmentRecord, *, dpi: int = 110) -> bytes:
         else ("Bone age (chronological age not given)")
     )
     axes.set_title(f"{title} — {'girls' if sex == 'F' else 'boys'}", fontsize=10)
-    axes.grid(color="#eeeeee")
-    axes.legend(loc="upper left", fontsize=8, frameon=False)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
+    return finish_png(figure, axes)

@@ -2,16 +2,18 @@
 
 Every call the clinic makes into the engine goes through here: decoding an upload, loading the
 models, assessing a film (with the chart and the browser preview stored beside the report),
-reading a stored assessment back as the typed contract, and reading a bone age against the
-chronological age. The engine's modules are imported inside the functions, so the web process
-starts without torch and only a worker that assesses pays for loading it. The engine's error
-classes (``boneage.errors``) are shared vocabulary, imported where they are caught.
+reading a stored assessment back as the typed contract, reading a bone age against the
+chronological age, and following one child across visits. The engine's modules are imported
+inside the functions, so the web process starts without torch and only a worker that assesses
+pays for loading it. The engine's error classes (``boneage.errors``) are shared vocabulary,
+imported where they are caught.
 """
 
 from __future__ import annotations
 
 import io
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from boneage.io import FileHeader
     from boneage.radiograph import Radiograph
     from boneage.registry import ModelBundle
+    from boneage.visits import Velocity, Visit
 
 
 def read_radiograph(data: bytes) -> Radiograph:
@@ -127,6 +130,38 @@ def normal_band(chronological_age_months: float, sex: str) -> tuple[float, float
     half_width = SDS_LIMIT * float(bone_age_sd_months(chronological_age_months, sex))
     low = max(chronological_age_months - half_width, 0.0)
     return low, chronological_age_months + half_width, SDS_LIMIT
+
+
+def visit(
+    label: str,
+    chronological_age_months: float | None,
+    assessment: dict[str, Any] | None,
+    signed_months: float | None,
+) -> Visit:
+    """One study of a child as a visit: the estimates of the paths that answered in its stored
+    assessment (none before it is done), and its signed bone age."""
+    from boneage.visits import Visit, VisitEstimate
+
+    estimates = {}
+    if assessment is not None:
+        for path, estimate in read_assessment(assessment).estimates().items():
+            if estimate.answered:
+                estimates[path] = VisitEstimate(estimate.age_months, estimate.interval_months)
+    return Visit(label, chronological_age_months, estimates, signed_months)
+
+
+def visit_velocities(visits: Sequence[Visit]) -> list[Velocity]:
+    """Bone-age velocities between consecutive visits, each with its interval."""
+    from boneage.visits import velocities
+
+    return velocities(visits)
+
+
+def visits_chart(visits: Sequence[Visit], sex: str) -> bytes:
+    """PNG of a child's visits: bone age against chronological age."""
+    from boneage.visits import render_visits_chart
+
+    return render_visits_chart(visits, sex)
 
 
 def _png(pixels: Any) -> bytes:

@@ -7,15 +7,19 @@ that it exists.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
 from clinic import engine
 from clinic.identifiers import identifier_hmac
 from clinic.models import Report, Review, Study
+
+if TYPE_CHECKING:
+    from boneage.visits import Visit
 
 MAX_STUDY_NUMBER = 2**63 - 1
 """The largest study number the database's key column holds (a 64-bit ``BigAutoField``)."""
@@ -173,3 +177,44 @@ def review_reading(review: Review) -> dict[str, Any] | None:
         return None
     reading = engine.compare_ages(review.bone_age_months, study.chronological_age_months, study.sex)
     return {**reading.to_dict(), "bone_age_months": review.bone_age_months}
+
+
+def patient_studies(*, user: AbstractBaseUser, patient_id_hmac: str) -> QuerySet[Study]:
+    """The user's studies of one patient (by the patient ID's keyed hash), in the order of the
+    visits: by exam date, studies without one after the dated ones by upload time. None for an
+    empty hash: studies without a patient ID are not one patient."""
+    if not patient_id_hmac:
+        return Study.objects.none()
+    return (
+        studies_visible_to(user)
+        .filter(patient_id_hmac=patient_id_hmac)
+        .order_by(F("exam_date").asc(nulls_last=True), "created_at", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    """One of a child's studies as the report's visits table shows it."""
+
+    study: Study
+    visit: Visit
+    is_current: bool
+
+
+def patient_visits(*, user: AbstractBaseUser, study: Study) -> list[VisitRow]:
+    """Every study of ``study``'s patient in the user's institution, ``study`` included, as
+    visits; empty when the study has no patient ID."""
+    studies = patient_studies(user=user, patient_id_hmac=study.patient_id_hmac)
+    rows = []
+    for other in studies.select_related("report").prefetch_related("report__reviews"):
+        report = getattr(other, "report", None)
+        review = report.review if report is not None else None
+        label = f"#{other.pk}, {other.exam_date or other.created_at.date()}"
+        visit = engine.visit(
+            label,
+            other.chronological_age_months,
+            report.assessment if report is not None else None,
+            review.bone_age_months if review is not None else None,
+        )
+        rows.append(VisitRow(other, visit, other.pk == study.pk))
+    return rows

@@ -20,6 +20,7 @@ urlpatterns = [
     path("studies/<int:study_id>/status/", views.study_status, name="study-status"),
     path("studies/<int:study_id>/review/", views.study_review, name="study-review"),
     path("studies/<int:study_id>/files/<str:kind>/", views.study_file, name="study-file"),
+    path("studies/<int:study_id>/visits.png", views.study_visits_chart, name="study-visits-chart"),
     path("reading/", views.worklist, name="worklist"),
     path("reading/<int:study_id>/", views.reading, name="reading"),
     path("reading/<int:study_id>/sign/", views.reading_sign, name="reading-sign"),

@@ -7,12 +7,13 @@ a study of another institution is a 404 because the selectors never return it.
 from __future__ import annotations
 
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -116,8 +117,28 @@ def study_report(request: HttpRequest, study_id: int) -> HttpResponse:
         "assessment": engine.read_assessment(report.assessment) if report else None,
         "review_form": ReviewForm(),
         "signed_reading": selectors.signed_reading(report),
+        **_visits(request, study),
     }
     return render(request, "clinic/report.html", context)
+
+
+def _visits(request: HttpRequest, study: Study) -> dict[str, Any]:
+    """The child's visits for the report and reading pages: the table's rows and the
+    velocities between them."""
+    rows = selectors.patient_visits(user=request.user, study=study)
+    return {"visits": rows, "velocities": engine.visit_velocities([row.visit for row in rows])}
+
+
+@login_required
+def study_visits_chart(request: HttpRequest, study_id: int) -> HttpResponse:
+    """The chart of every visit of this study's patient, drawn now: a new visit changes it, so
+    it is not stored with the report."""
+    study = selectors.study_get(user=request.user, study_id=study_id)
+    rows = selectors.patient_visits(user=request.user, study=study)
+    if len(rows) < 2:
+        raise Http404("This study's patient has no other visit.")
+    png = engine.visits_chart([row.visit for row in rows], study.sex)
+    return HttpResponse(png, content_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 @login_required
@@ -189,6 +210,7 @@ def reading(request: HttpRequest, study_id: int) -> HttpResponse:
         "review_form": ReviewForm(),
         "previous": previous,
         "next": following,
+        **_visits(request, study),
     }
     return render(request, "clinic/reading.html", context)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from clinic.errors import InvalidStudyData, ReportNotReady
 from clinic.fhir import ReportContext, SignOff
 from clinic.identifiers import identifier_hmac
 from clinic.models import Study
+from clinic.selectors import patient_studies as studies_of_patient
 from clinic.selectors import studies_visible_to
 
 
@@ -53,11 +54,12 @@ def patient_studies(*, user: AbstractBaseUser, patient_id: str) -> QuerySet[Stud
     ``Http404`` when the institution has none: an empty list would not tell a mistyped ID from
     a child not seen yet.
     """
-    hashed = identifier_hmac(patient_id)
-    studies = _summaries(studies_visible_to(user)).filter(patient_id_hmac=hashed)
-    if not hashed or not studies.exists():
+    studies = _summaries(
+        studies_of_patient(user=user, patient_id_hmac=identifier_hmac(patient_id))
+    )
+    if not studies.exists():
         raise Http404("The institution has no study of this patient ID.")
-    return studies.order_by(F("exam_date").asc(nulls_last=True), "created_at", "pk")
+    return studies
 
 
 def _summaries(studies: QuerySet[Study]) -> QuerySet[Study]:

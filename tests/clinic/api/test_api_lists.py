@@ -86,7 +86,8 @@ def test_a_query_parameter_the_endpoint_does_not_take_is_400_naming_it(
 
 
 def test_the_parameters_an_endpoint_takes_are_still_taken(api: APIClient, done_study: Study):
-    assert api.get(LIST, {"limit": 1, "offset": 0, "status": "done", "format": "json"}).status_code == 200
+    query = {"limit": 1, "offset": 0, "status": "done", "format": "json"}
+    assert api.get(LIST, query).status_code == 200
     assert api.get(f"{LIST}{done_study.pk}/", {"format": "json"}).status_code == 200
 
 
