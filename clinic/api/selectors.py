@@ -1,4 +1,4 @@
-"""Reads that only the API makes, built on the institution scoping of ``clinic.selectors``."""
+"""Reads that only the API makes, built on the institution scoping of ``clinic.access``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
+from clinic.access import studies_visible_to
 from clinic.errors import InvalidStudyData, ReportNotReady
 from clinic.fhir import ReportContext, SignOff
 from clinic.identifiers import identifier_hmac
 from clinic.models import Study
-from clinic.selectors import studies_visible_to
 
 
 def study_api_list(
