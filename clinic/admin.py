@@ -1,7 +1,9 @@
 """The admin: studies and reports with filters, a review queue, sign-off, audit history, CSV export.
 
-Sign-offs and corrections go through ``services.review_sign`` like on the report page; staff who
-are not superusers see only their institution's studies (through ``selectors``).
+Sign-offs and corrections go through ``services.review_sign`` like on the report page. Every
+admin here is a ``clinic.admin_scope`` admin: it shows only what ``clinic.access`` lets the user
+see, a superuser included (their own institution's studies). The accounts' admins (institutions,
+memberships, users) are in ``clinic.admin_accounts``.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from django import forms
 from django.contrib import admin
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
+import clinic.admin_accounts  # noqa: F401  (registers the accounts' admins)
 from clinic import selectors, services
+from clinic.admin_scope import ScopedAdmin, ScopedHistoryAdmin, ScopedInline
 from clinic.identifiers import identifier_hmac
-from clinic.models import Institution, Membership, Report, Review, Study
+from clinic.models import Report, Review, Study
 from clinic.templatetags.clinic_format import years_months
 
 
@@ -30,12 +34,6 @@ class ReviewQueue(Report):
         proxy = True
         verbose_name = "report awaiting review"
         verbose_name_plural = "review queue"
-
-
-def _scoped(request: HttpRequest, studies: QuerySet[Study]) -> QuerySet[Study]:
-    if request.user.is_superuser:
-        return studies
-    return studies.filter(pk__in=selectors.studies_visible_to(request.user))
 
 
 def _csv_response(filename: str, header: list[str], rows: list[list[Any]]) -> HttpResponse:
@@ -94,18 +92,6 @@ def _estimate(months: float | None) -> str:
     return "no estimate" if months is None else f"{years_months(months)} ({months:.1f} months)"
 
 
-@admin.register(Institution)
-class InstitutionAdmin(admin.ModelAdmin):
-    list_display = ["name", "patient_id_system", "accession_system", "created_at"]
-    search_fields = ["name"]
-
-
-@admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "institution"]
-    list_filter = ["institution"]
-
-
 def _report_link(study_id: int) -> str:
     """The clinician's report page of a study (radiograph, overlay, chart, both estimates)."""
     url = reverse("study-report", args=[study_id])
@@ -113,7 +99,7 @@ def _report_link(study_id: int) -> str:
 
 
 @admin.register(Study)
-class StudyAdmin(IdentifierSearchMixin, admin.ModelAdmin):
+class StudyAdmin(IdentifierSearchMixin, ScopedAdmin):
     list_display = ["study", "patient", "accession_number", "institution", "status", "sex",
                     "chronological_age", "created_at"]  # fmt: skip
     list_filter = [
@@ -122,7 +108,7 @@ class StudyAdmin(IdentifierSearchMixin, admin.ModelAdmin):
         ("report__agree", admin.BooleanFieldListFilter),
         "report__flag_for_review",
         "created_at",
-        "institution",
+        ("institution", admin.RelatedOnlyFieldListFilter),
     ]
     date_hierarchy = "created_at"
     search_fields = ["id"]
@@ -163,12 +149,12 @@ class StudyAdmin(IdentifierSearchMixin, admin.ModelAdmin):
         )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Study]:
-        return _scoped(request, super().get_queryset(request).select_related("institution"))
+        return super().get_queryset(request).select_related("institution")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # studies are created by upload, where they are validated
 
-    @admin.action(description="Export selected studies as CSV")
+    @admin.action(description="Export selected studies as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Study]) -> HttpResponse:
         header = ["study", "institution", "status", "sex", "chronological_age_months",
                   "multistep_age_months", "endtoend_age_months", "agree", "flag_for_review",
@@ -191,12 +177,38 @@ class StudyAdmin(IdentifierSearchMixin, admin.ModelAdmin):
         return _csv_response("studies.csv", header, rows)
 
 
-class ReportAdminBase(IdentifierSearchMixin, SimpleHistoryAdmin):
+_SIGNED_FIELDS = [
+    "report",
+    "decision",
+    "accepted_method",
+    "bone_age_months",
+    "reason",
+    "reviewer",
+    "signed_at",
+]
+
+
+class ReviewInline(ScopedInline):
+    """The report's signatures, oldest first, as signed: read here, signed on the review page."""
+
+    model = Review
+    fields = readonly_fields = _SIGNED_FIELDS[1:]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReportAdminBase(IdentifierSearchMixin, ScopedHistoryAdmin):
     identifier_prefix = "study__"
     list_display = ["report_page", "multistep", "endtoend", "agree", "flag_for_review",
                     "category", "is_signed", "created_at"]  # fmt: skip
     list_filter = [ReviewStateFilter, "agree", "flag_for_review", "category", "created_at",
-                   "study__institution"]  # fmt: skip
+                   ("study__institution", admin.RelatedOnlyFieldListFilter)]  # fmt: skip
     search_fields = ["study__id"]
     search_help_text = "Study number, patient ID or accession number (exact)."
     fields = readonly_fields = [
@@ -210,6 +222,7 @@ class ReportAdminBase(IdentifierSearchMixin, SimpleHistoryAdmin):
         "created_at",
     ]
     actions = ["export_csv"]
+    inlines = [ReviewInline]
 
     @admin.display(description="report", ordering="study_id")
     def report_page(self, report: Report) -> str:
@@ -229,8 +242,7 @@ class ReportAdminBase(IdentifierSearchMixin, SimpleHistoryAdmin):
         return ", ".join(f"{role}: {ident}" for role, ident in report.model_versions.items())
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
-        studies = _scoped(request, Study.objects.all())
-        return super().get_queryset(request).filter(study__in=studies).select_related("study")
+        return super().get_queryset(request).select_related("study")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # reports are written by the assessment
@@ -239,7 +251,7 @@ class ReportAdminBase(IdentifierSearchMixin, SimpleHistoryAdmin):
     def is_signed(self, report: Report) -> bool:
         return report.is_signed
 
-    @admin.action(description="Export selected reports as CSV")
+    @admin.action(description="Export selected reports as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Report]) -> HttpResponse:
         header = ["study", "multistep_age_months", "endtoend_age_months", "agree",
                   "flag_for_review", "category", "model_versions", "signed",
@@ -267,6 +279,23 @@ class ReviewQueueAdmin(ReportAdminBase):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
         return super().get_queryset(request).filter(reviews__isnull=True)
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The report's own history: the queue is a view of reports, with none of its own."""
+        report = self.get_object_or_404(request, object_id)
+        return redirect("admin:clinic_report_history", report.pk)
+
+    def history_form_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        version_id: str,
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        report = self.get_object_or_404(request, object_id)
+        return redirect("admin:clinic_report_simple_history", report.pk, version_id)
 
 
 class ReviewAdminForm(forms.ModelForm):
@@ -299,28 +328,13 @@ class ReviewAdminForm(forms.ModelForm):
         return data
 
 
-_SIGNED_FIELDS = [
-    "report",
-    "decision",
-    "accepted_method",
-    "bone_age_months",
-    "reason",
-    "reviewer",
-    "signed_at",
-]
-
-
 @admin.register(Review)
-class ReviewAdmin(SimpleHistoryAdmin):
+class ReviewAdmin(ScopedHistoryAdmin):
     """Adding a review signs a report through ``services.review_sign``; signatures are final."""
 
     form = ReviewAdminForm
     list_display = ["report", "decision", "bone_age_months", "reviewer", "signed_at"]
     list_filter = ["decision", "signed_at"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Review]:
-        studies = _scoped(request, Study.objects.all())
-        return super().get_queryset(request).filter(report__study__in=studies)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Review | None = None) -> list[str]:
         return _SIGNED_FIELDS if obj else []

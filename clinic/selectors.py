@@ -1,4 +1,4 @@
-"""Every read a user makes of the clinic's data, scoped to the user's institution here, once.
+"""Every read a user makes of the clinic's data, built on ``clinic.access`` (who may see what).
 
 Views, the REST API and downloads go through these functions; a study of another institution is
 simply not in the querysets they return, so asking for it is a 404, never a 403 that would confirm
@@ -15,6 +15,7 @@ from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
 from clinic import engine
+from clinic.access import reports_visible_to, studies_visible_to
 from clinic.identifiers import identifier_hmac
 from clinic.models import Report, Review, Study
 
@@ -34,14 +35,6 @@ def study_number(text: str) -> int | None:
         return None
     number = int(text)
     return number if 0 < number <= MAX_STUDY_NUMBER else None
-
-
-def studies_visible_to(user: AbstractBaseUser) -> QuerySet[Study]:
-    """The studies of the user's institution; none for a user without one."""
-    membership = getattr(user, "membership", None) if user.is_authenticated else None
-    if membership is None:
-        return Study.objects.none()
-    return Study.objects.filter(institution_id=membership.institution_id)
 
 
 def study_list(
@@ -110,11 +103,10 @@ def study_file(*, user: AbstractBaseUser, study_id: int, kind: str) -> Any:
     return field
 
 
-def review_queue(*, user: AbstractBaseUser | None = None) -> QuerySet[Report]:
-    """Unsigned reports, flagged ones first, then oldest first; scoped to ``user`` when given."""
-    reports = Report.objects.filter(reviews__isnull=True).select_related("study")
-    if user is not None and not user.is_superuser:
-        reports = reports.filter(study__in=studies_visible_to(user))
+def review_queue(*, user: AbstractBaseUser) -> QuerySet[Report]:
+    """The user's unsigned reports, flagged ones first, then oldest first (a superuser's too:
+    only their own institution's)."""
+    reports = reports_visible_to(user).filter(reviews__isnull=True).select_related("study")
     return reports.order_by("-flag_for_review", "created_at", "pk")
 
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from boneage.errors import BoneAgeError, MissingSex
 from clinic import engine
+from clinic.access import studies_visible_to
 from clinic.errors import (
     AlreadySigned,
     IdempotencyKeyReused,
@@ -443,13 +444,14 @@ def review_sign(
     "endtoend"), or correct the bone age giving the reason.
 
     Nothing is signed that the reviewer did not see: no mean of the two estimates, no estimate
-    chosen for them. The reviewer must belong to the study's institution (superusers excepted).
+    chosen for them. The reviewer must be able to see the study (``clinic.access``: a member of
+    its institution, superusers too).
     A signature is immutable: a signed report changes only by a new review that gives its reason
     (a correction, or the other estimate accepted), kept beside the earlier ones and becoming the
     reading of record; signing it again without a reason is ``AlreadySigned``, which is also what
     the second of two reviewers signing the same report at once gets.
     """
-    if not reviewer.is_superuser and _institution_of(reviewer) != report.study.institution:
+    if not studies_visible_to(reviewer).filter(pk=report.study_id).exists():
         raise PermissionDenied("the reviewer belongs to another institution")
     reason = reason.strip()
     if len(reason) > REASON_MAX_CHARS:

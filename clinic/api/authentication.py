@@ -20,7 +20,8 @@ from clinic.api.tokens import api_token_get_active
 
 
 class ApiTokenAuthentication(TokenAuthentication):
-    """Bearer tokens made by ``manage.py create_api_token``; ``request.auth`` is the ApiToken.
+    """Bearer tokens (made by ``manage.py create_api_token`` or the admin); ``request.auth``
+    is the ApiToken.
 
     ``Authorization: Token <token>``, DRF's own spelling that many integrators try first, is
     read as well; the challenge stays ``Bearer``."""

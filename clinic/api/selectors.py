@@ -1,4 +1,4 @@
-"""Reads that only the API makes, built on the institution scoping of ``clinic.selectors``."""
+"""Reads that only the API makes, built on the institution scoping of ``clinic.access``."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.http import Http404
 
+from clinic.access import studies_visible_to
 from clinic.errors import InvalidStudyData, ReportNotReady
 from clinic.fhir import ReportContext, SignOff
 from clinic.identifiers import identifier_hmac
 from clinic.models import Study
 from clinic.selectors import patient_studies as studies_of_patient
-from clinic.selectors import studies_visible_to
 
 
 def study_api_list(
@@ -54,9 +54,7 @@ def patient_studies(*, user: AbstractBaseUser, patient_id: str) -> QuerySet[Stud
     ``Http404`` when the institution has none: an empty list would not tell a mistyped ID from
     a child not seen yet.
     """
-    studies = _summaries(
-        studies_of_patient(user=user, patient_id_hmac=identifier_hmac(patient_id))
-    )
+    studies = _summaries(studies_of_patient(user=user, patient_id_hmac=identifier_hmac(patient_id)))
     if not studies.exists():
         raise Http404("The institution has no study of this patient ID.")
     return studies

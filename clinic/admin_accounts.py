@@ -1,0 +1,67 @@
+"""The accounts' admins: institutions, memberships, users and permission groups.
+
+Scoped by ``clinic.access`` like the patient data: a staff user manages the accounts of their own
+institution; a superuser those of every institution. Only a superuser makes institutions or
+grants superuser rights, groups and permissions: a staff user who could would widen their own
+reach (``manage.py add_user`` makes a user inside an institution in one step).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.http import HttpRequest
+
+from clinic.admin_scope import ScopedAdmin
+from clinic.models import Institution, Membership
+
+_GRANTS = ("is_superuser", "groups", "user_permissions")
+
+
+@admin.register(Institution)
+class InstitutionAdmin(ScopedAdmin):
+    list_display = ["name", "patient_id_system", "accession_system", "created_at"]
+    search_fields = ["name"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+
+@admin.register(Membership)
+class MembershipAdmin(ScopedAdmin):
+    list_display = ["user", "institution"]
+    list_filter = [("institution", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["user__username", "institution__name"]
+    autocomplete_fields = ["user"]
+
+
+admin.site.unregister(get_user_model())
+admin.site.unregister(Group)
+
+
+@admin.register(get_user_model())
+class ClinicUserAdmin(ScopedAdmin, UserAdmin):
+    """Django's user admin, scoped; a staff user cannot grant rights beyond their own."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_readonly_fields(request, obj)
+        return fields if request.user.is_superuser else [*fields, *_GRANTS]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser  # a user of no institution is seen by superusers only
+
+
+@admin.register(Group)
+class ClinicGroupAdmin(ScopedAdmin, GroupAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
