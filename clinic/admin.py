@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 import clinic.admin_accounts  # noqa: F401  (registers the accounts' admins)
-from clinic import selectors, services
+from clinic import selectors, signing
 from clinic.admin_scope import ScopedAdmin, ScopedHistoryAdmin, ScopedInline
 from clinic.identifiers import identifier_hmac
 from clinic.models import Report, Review, Study
@@ -305,10 +305,16 @@ class ReviewAdminForm(forms.ModelForm):
         required=False, choices=[("", "—"), *Review.Method.choices], label="Accept"
     )
     corrected_age_months = forms.FloatField(required=False, min_value=0, max_value=240)
+    confirm = forms.BooleanField(
+        required=False,
+        label="Looked again",
+        help_text="Needed to accept an estimate of a flagged study, or one outside the other "
+        "estimate's interval.",
+    )
 
     class Meta:
         model = Review
-        fields = ["report", "accept", "corrected_age_months", "reason"]
+        fields = ["report", "accept", "corrected_age_months", "reason", "confirm"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -325,6 +331,13 @@ class ReviewAdminForm(forms.ModelForm):
             )
         elif corrected is None and report is not None and report.estimate_of(accept) is None:
             self.add_error("accept", "That method gave no estimate for this report.")
+        elif (
+            corrected is None
+            and report is not None
+            and not data.get("confirm")
+            and (concerns := signing.signing_concerns(report, accept))
+        ):
+            self.add_error("confirm", "Look again: " + "; ".join(concerns) + ".")
         return data
 
 
@@ -340,7 +353,11 @@ class ReviewAdmin(ScopedHistoryAdmin):
         return _SIGNED_FIELDS if obj else []
 
     def get_fields(self, request: HttpRequest, obj: Review | None = None) -> list[str]:
-        return _SIGNED_FIELDS if obj else ["report", "accept", "corrected_age_months", "reason"]
+        return (
+            _SIGNED_FIELDS
+            if obj
+            else ["report", "accept", "corrected_age_months", "reason", "confirm"]
+        )
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "report":
@@ -350,12 +367,13 @@ class ReviewAdmin(ScopedHistoryAdmin):
     def save_form(self, request: HttpRequest, form: Any, change: bool) -> Review:
         if change:
             return form.instance
-        return services.review_sign(
+        return signing.review_sign(
             report=form.cleaned_data["report"],
             reviewer=request.user,
             accept=form.cleaned_data["accept"] or None,
             corrected_age_months=form.cleaned_data["corrected_age_months"],
             reason=form.cleaned_data["reason"],
+            confirmed=form.cleaned_data["confirm"],
         )
 
     def save_model(self, request: HttpRequest, obj: Review, form: Any, change: bool) -> None:

@@ -47,6 +47,11 @@ class AlreadySigned(BoneAgeError):
     """The report already carries a review; a second sign-off would hide the first."""
 
 
+class ConfirmationRequired(BoneAgeError):
+    """An estimate that deserves a second look (a flagged study, or an estimate outside the
+    other path's interval) was to be signed as shown without confirming that look."""
+
+
 class ReviewChoiceRequired(BoneAgeError):
     """A sign-off names neither an estimate shown on the report nor a corrected bone age."""
 

@@ -89,6 +89,9 @@ class ReviewForm(forms.Form):
         max_length=REASON_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    confirm = forms.BooleanField(
+        required=False, label="I have looked again and sign the estimate as shown"
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -1,7 +1,8 @@
-"""Everything that changes the clinic's data: create a study, assess it, sign its report.
+"""Everything that changes a study: create it, assess it, sweep the stuck ones (signing its
+report is :mod:`clinic.signing`).
 
-Called by the web views, the REST API, the admin and the Celery task alike (STYLE.md, HackSoft
-styleguide): keyword-only arguments, typed errors, one transaction per change.
+Called by the web views, the REST API, the admin and the Celery task alike: keyword-only
+arguments, typed errors, one transaction per change.
 """
 
 from __future__ import annotations
@@ -26,13 +27,8 @@ from django.utils import timezone
 
 from boneage.errors import BoneAgeError, MissingSex
 from clinic import engine
-from clinic.access import studies_visible_to
 from clinic.errors import (
-    AlreadySigned,
     IdempotencyKeyReused,
-    InvalidStudyData,
-    ReviewChoiceRequired,
-    ReviewReasonRequired,
     StorageUnavailable,
     SubmissionConflict,
     UploadTooLarge,
@@ -40,7 +36,7 @@ from clinic.errors import (
 )
 from clinic.identifiers import identifier_hmac
 from clinic.intake import StudyFacts, check_given_dates, resolve_age, settle
-from clinic.models import REASON_MAX_CHARS, Report, Review, Study
+from clinic.models import Report, Study
 
 if TYPE_CHECKING:
     from boneage.contract import AssessmentRecord
@@ -430,70 +426,3 @@ def _log_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
-
-
-def review_sign(
-    *,
-    report: Report,
-    reviewer: AbstractBaseUser,
-    accept: str | None = None,
-    corrected_age_months: float | None = None,
-    reason: str = "",
-) -> Review:
-    """Sign a report off: accept one of its estimates as shown (``accept``: "multistep" or
-    "endtoend"), or correct the bone age giving the reason.
-
-    Nothing is signed that the reviewer did not see: no mean of the two estimates, no estimate
-    chosen for them. The reviewer must be able to see the study (``clinic.access``: a member of
-    its institution, superusers too).
-    A signature is immutable: a signed report changes only by a new review that gives its reason
-    (a correction, or the other estimate accepted), kept beside the earlier ones and becoming the
-    reading of record; signing it again without a reason is ``AlreadySigned``, which is also what
-    the second of two reviewers signing the same report at once gets.
-    """
-    if not studies_visible_to(reviewer).filter(pk=report.study_id).exists():
-        raise PermissionDenied("the reviewer belongs to another institution")
-    reason = reason.strip()
-    if len(reason) > REASON_MAX_CHARS:
-        raise InvalidStudyData(
-            f"The reason is {len(reason):,} characters long; a signature keeps at most "
-            f"{REASON_MAX_CHARS} characters: shorten it."
-        )
-    method = ""
-    if corrected_age_months is None:
-        shown = [m for m in Review.Method.values if report.estimate_of(m) is not None]
-        if not shown:
-            raise ReviewReasonRequired(
-                "There is no estimate to accept: give the bone age you read, with the reason."
-            )
-        if accept not in shown:
-            raise ReviewChoiceRequired(
-                "Choose which estimate to sign ("
-                + " or ".join(Review.Method(m).label for m in shown)
-                + "), or enter a corrected bone age with its reason."
-            )
-        decision, bone_age, method = Review.Decision.ACCEPTED, report.estimate_of(accept), accept
-    else:
-        if not reason:
-            raise ReviewReasonRequired("A corrected bone age needs the reason for the correction.")
-        if corrected_age_months < 0:
-            raise InvalidStudyData("A bone age cannot be negative.")
-        decision, bone_age = Review.Decision.CORRECTED, float(corrected_age_months)
-    with transaction.atomic():
-        locked = Report.objects.select_for_update().get(pk=report.pk)
-        earlier = Review.objects.filter(report=locked).select_related("reviewer").last()
-        if earlier is not None and not reason:
-            raise AlreadySigned(
-                f"This report was already signed by {earlier.reviewer} on "
-                f"{earlier.signed_at:%Y-%m-%d %H:%M}. To change it, sign a correction with its "
-                "reason; the earlier signature is kept."
-            )
-        return Review.objects.create(
-            report=locked,
-            reviewer=reviewer,
-            decision=decision,
-            accepted_method=method,
-            bone_age_months=bone_age,
-            reason=reason,
-            signed_at=timezone.now(),
-        )

@@ -19,11 +19,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from boneage.errors import BoneAgeError, InputError
-from clinic import engine, selectors, services
+from clinic import engine, selectors, services, signing
 from clinic.downloads import file_response
 from clinic.errors import UploadTooLarge
 from clinic.forms import ReviewForm, UploadForm
-from clinic.models import Study
+from clinic.models import Report, Review, Study
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -118,8 +118,23 @@ def study_report(request: HttpRequest, study_id: int) -> HttpResponse:
         "review_form": ReviewForm(),
         "signed_reading": selectors.signed_reading(report),
         **_visits(request, study),
+        **_concerns(report),
     }
     return render(request, "clinic/report.html", context)
+
+
+def _concerns(report: Report | None) -> dict[str, Any]:
+    """What the sign forms show before an estimate is signed as shown: each concern once, and
+    the estimates that need the confirmation."""
+    if report is None or report.is_signed:
+        return {"concerns": [], "confirm_methods": []}
+    by_method = {
+        method: signing.signing_concerns(report, method)
+        for method in Review.Method.values
+        if report.estimate_of(method) is not None
+    }
+    concerns = list(dict.fromkeys(words for found in by_method.values() for words in found))
+    return {"concerns": concerns, "confirm_methods": [m for m, found in by_method.items() if found]}
 
 
 def _visits(request: HttpRequest, study: Study) -> dict[str, Any]:
@@ -168,12 +183,13 @@ def _sign(request: HttpRequest, study: Study) -> bool:
         messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
     else:
         try:
-            review = services.review_sign(
+            review = signing.review_sign(
                 report=study.report,
                 reviewer=request.user,
                 accept=form.cleaned_data["accept"] or None,
                 corrected_age_months=form.cleaned_data["corrected_age_months"],
                 reason=form.cleaned_data["reason"],
+                confirmed=form.cleaned_data["confirm"],
             )
         except BoneAgeError as error:
             messages.error(request, str(error))
@@ -210,7 +226,9 @@ def reading(request: HttpRequest, study_id: int) -> HttpResponse:
         "review_form": ReviewForm(),
         "previous": previous,
         "next": following,
+        "signed_reading": selectors.signed_reading(report),
         **_visits(request, study),
+        **_concerns(report),
     }
     return render(request, "clinic/reading.html", context)
 

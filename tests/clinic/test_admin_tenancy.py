@@ -20,7 +20,7 @@ from django.db.models import ForeignKey, Model, OneToOneField
 from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
 
-from clinic import access, services
+from clinic import access, services, signing
 from clinic.api.models import ApiToken
 from clinic.api.tokens import api_token_create
 from clinic.models import Institution, Membership, Report, Review, Study
@@ -59,7 +59,7 @@ def _hospital(make_user: Any, upload: Any, fake_engine: Any, name: str, mark: st
     for study in (signed, unsigned):
         services.run_assessment(study_id=study.pk)
     report = Report.objects.get(study=signed)
-    services.review_sign(
+    signing.review_sign(
         report=report,
         reviewer=clinician,
         corrected_age_months=130,

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from clinic import services
+from clinic import services, signing
 from clinic.models import Study
 
 
@@ -39,7 +39,7 @@ def test_the_report_links_the_childs_other_visits_with_their_velocity_and_chart(
                       birth_date=date(2016, 1, 1), exam_date=date(2025, 1, 1))  # fmt: skip
     stranger = assessed(user, multistep=50.0, endtoend=50.0, patient_id="MRN-6")
     elsewhere = assessed(other_user, multistep=70.0, endtoend=70.0, patient_id="MRN-5")
-    services.review_sign(report=first.report, reviewer=user, accept="multistep")
+    signing.review_sign(report=first.report, reviewer=user, accept="multistep")
     client.force_login(user)
     for name in ("study-report", "reading"):
         page = client.get(reverse(name, args=[second.pk])).content.decode()

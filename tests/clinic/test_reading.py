@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from clinic import services
+from clinic import services, signing
 from clinic.models import Review
 
 
@@ -31,7 +31,7 @@ def three_done(user, upload, fake_engine):
 def test_the_worklist_puts_flagged_studies_first_and_leaves_out_signed_ones(browser, three_done):
     first, flagged, third = three_done
     assert flagged.report.flag_for_review and not first.report.flag_for_review
-    services.review_sign(report=third.report, reviewer=flagged.uploaded_by, accept="endtoend")
+    signing.review_sign(report=third.report, reviewer=flagged.uploaded_by, accept="endtoend")
     page = browser.get(reverse("worklist")).content.decode()
     links = [f'href="{reverse("reading", args=[s.pk])}"' for s in (flagged, first)]
     assert page.index(links[0]) < page.index(links[1])
@@ -53,8 +53,9 @@ def test_the_reading_page_shows_film_overlay_estimates_and_keys(browser, three_d
 
 def test_sign_and_next_signs_the_estimate_shown_and_opens_the_next_study(browser, three_done):
     first, flagged, third = three_done
-    response = browser.post(
-        reverse("reading-sign", args=[flagged.pk]), {"accept": "multistep", "then": "next"}
+    response = browser.post(  # a flagged study is signed as shown with the second look confirmed
+        reverse("reading-sign", args=[flagged.pk]),
+        {"accept": "multistep", "then": "next", "confirm": "on"},
     )
     assert response["Location"] == reverse("reading", args=[first.pk])
     review = Review.objects.get()
@@ -111,3 +112,14 @@ def test_another_institution_cannot_read_or_sign(client, other_user, done_study)
     worklist = client.get(reverse("worklist")).content.decode()
     assert reverse("reading", args=[done_study.pk]) not in worklist
     assert not Review.objects.exists()
+
+
+def test_the_reading_page_shows_the_reading_against_chronological_age_before_signing(
+    client, done_study, user
+):
+    """The radiologist once signed without seeing the SDS and the category."""
+    client.force_login(user)
+    page = client.get(reverse("reading", args=[done_study.pk])).content.decode()
+    assert "Bone age vs chronological age" in page
+    assert "SDS" in page and 'class="category"' in page
+    assert page.index("Bone age vs chronological age") < page.index('id="reading-form"')

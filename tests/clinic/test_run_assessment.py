@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from boneage.errors import CorruptImage, ModelUnavailable
-from clinic import services, tasks
+from clinic import services, signing, tasks
 from clinic.models import Report, Study
 
 
@@ -120,7 +120,7 @@ def test_an_age_of_zero_is_an_age_for_the_engine_and_the_signed_reading(user, up
     services.run_assessment(study_id=study.pk)
     assert fake_engine.calls[0]["chronological_age_months"] == 0
     report = Report.objects.get(study=study)
-    services.review_sign(report=report, reviewer=user, corrected_age_months=3.0, reason="TW3")
+    signing.review_sign(report=report, reviewer=user, corrected_age_months=3.0, reason="TW3")
     report.refresh_from_db()
     reading = signed_reading(report)
     assert reading is not None and reading["bone_age_months"] == 3.0

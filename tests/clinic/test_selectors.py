@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.http import Http404
 
-from clinic import selectors, services
+from clinic import selectors, services, signing
 
 
 @pytest.fixture
@@ -56,5 +56,5 @@ def test_the_review_queue_puts_flagged_reports_first(user, upload, fake_engine):
     services.run_assessment(study_id=flagged.pk)
     queue = list(selectors.review_queue(user=user))
     assert [report.study_id for report in queue] == [flagged.pk, calm.pk]
-    services.review_sign(report=queue[0], reviewer=user, corrected_age_months=130, reason="x")
+    signing.review_sign(report=queue[0], reviewer=user, corrected_age_months=130, reason="x")
     assert [report.study_id for report in selectors.review_queue(user=user)] == [calm.pk]

@@ -9,7 +9,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from boneage.errors import InputError
-from clinic import services
+from clinic import services, signing
 from clinic.api.tokens import api_token_create
 from clinic.models import Study
 from tests.clinic.conftest import contract_assessment, fake_assessment
@@ -56,14 +56,14 @@ def studies(user, upload, fake_engine):
     del both["chronological"]
     assessed("both rejected without age", both, age=None)
     assessed("signed", contract_assessment())
-    services.review_sign(report=made["signed"].report, reviewer=user, accept="multistep")
+    signing.review_sign(report=made["signed"].report, reviewer=user, accept="multistep")
     assessed("corrected", contract_assessment())
     report = made["corrected"].report
-    services.review_sign(report=report, reviewer=user, accept="endtoend")
-    services.review_sign(report=report, reviewer=user, corrected_age_months=80, reason="re-read")
+    signing.review_sign(report=report, reviewer=user, accept="endtoend")
+    signing.review_sign(report=report, reviewer=user, corrected_age_months=80, reason="re-read")
     rejected_signed = both | {"chronological": {"age_months": 120.0}}
     assessed("both rejected, signed", rejected_signed)
-    services.review_sign(
+    signing.review_sign(
         report=made["both rejected, signed"].report,
         reviewer=user,
         corrected_age_months=100,

@@ -106,17 +106,40 @@ function setupZoom(figure) {
   image.addEventListener("dblclick", figure.zoomReset);
 }
 
+function setupConfirmation() {
+  // An estimate that needs a second look (flagged study, or outside the other path's interval)
+  // is not signed by one click or key: the first press points at the concerns and the box to
+  // tick; the server refuses it unticked too.
+  const box = document.getElementById("id_confirm");
+  if (!box) return;
+  const panel = document.getElementById("confirm-panel");
+  document.querySelectorAll("button[data-needs-confirm]").forEach((button) => {
+    button.addEventListener("click", (event) => {
+      if (box.checked) return;
+      event.preventDefault();
+      panel.classList.add("attention");
+      panel.scrollIntoView({ block: "nearest" });
+      box.focus();
+    });
+  });
+}
+
 function setupReadingKeys() {
   // One key per action, ignored while typing in a field: 1/2 sign an estimate (and go on),
-  // c puts the cursor in the correction, n/p move along the worklist, +/-/0 zoom both images.
+  // y ticks the second look, c puts the cursor in the correction, n/p move along the worklist,
+  // +/-/0 zoom both images.
   const figures = Array.from(document.querySelectorAll("figure.zoom"));
+  const confirmBox = document.getElementById("id_confirm");
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.target.closest("input, textarea, select")) return;
+    if (event.target.closest("input:not([type=checkbox]):not([type=radio]), textarea, select")) return;
     const target = document.querySelector(`[data-key="${event.key}"]`);
     if (target) {
       event.preventDefault();
       target.click();
+    } else if (event.key === "y" && confirmBox) {
+      event.preventDefault();
+      confirmBox.checked = !confirmBox.checked;
     } else if (event.key === "c") {
       event.preventDefault();
       document.getElementById("id_corrected_age_months").focus();
@@ -136,6 +159,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   document.querySelectorAll("figure.zoom").forEach(setupZoom);
   if (document.getElementById("reading-form")) setupReadingKeys();
+  setupConfirmation();
   const form = document.getElementById("upload-form");
   if (form) setupUpload(form);
   const panel = document.querySelector("[data-poll-url]");

@@ -9,7 +9,7 @@ from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from rest_framework.test import APIClient
 
 from clinic.models import Study
-from clinic.services import review_sign
+from clinic.signing import review_sign
 
 
 def _fhir(api: APIClient, study: Study, **query: str) -> Any:

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from clinic.models import Study
-from clinic.services import review_sign
+from clinic.signing import review_sign
 from tests.clinic.api.conftest import store_report
 
 LIST = "/api/v1/studies/"

@@ -13,7 +13,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from clinic.models import Study
-from clinic.services import review_sign
+from clinic.signing import review_sign
 from tests.clinic.api.conftest import multipart_png, stored_files
 from tests.clinic.conftest import contract_assessment, png_bytes
 
