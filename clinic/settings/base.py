@@ -38,7 +38,20 @@ def database(url: str) -> dict[str, object]:
     if url.startswith("sqlite:"):
         # sqlite:///relative/path and sqlite:////absolute/path, as in SQLAlchemy's URLs
         name = url.removeprefix("sqlite:").removeprefix("///")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": name or ":memory:"}
+        # Several web processes and threads and the worker write one file (the embedded run
+        # under gunicorn): a write transaction takes the lock when it begins (a deferred one that
+        # upgrades later fails at once when another holds it), waits up to 30 s for it, and WAL
+        # lets readers go on meanwhile.
+        options = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": name or ":memory:",
+            "OPTIONS": options,
+        }
     parts = urlsplit(url)
     if parts.scheme in {"postgres", "postgresql"}:
         return {
