@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps run test test-training bench lint train-demo
+.PHONY: install system-deps run test test-training screenshots bench lint train-demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ run: install
 
 test: install system-deps
 	$(BIN)/python -m pytest -m "not training" $(PYTEST_ARGS)
+
+# The README's screenshots, taken by the browser tests (which otherwise save them to a temporary
+# folder, so that `make test` leaves the checkout as it was).
+screenshots: install system-deps
+	BONEAGE_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 test-training: install
 	$(BIN)/python -m pytest -m training $(PYTEST_ARGS)

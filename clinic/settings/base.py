@@ -16,6 +16,7 @@ PostgreSQL and Redis, the same code in production and CI.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -37,7 +38,20 @@ def database(url: str) -> dict[str, object]:
     if url.startswith("sqlite:"):
         # sqlite:///relative/path and sqlite:////absolute/path, as in SQLAlchemy's URLs
         name = url.removeprefix("sqlite:").removeprefix("///")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": name or ":memory:"}
+        # Several web processes and threads and the worker write one file (the embedded run
+        # under gunicorn): a write transaction takes the lock when it begins (a deferred one that
+        # upgrades later fails at once when another holds it), waits up to 30 s for it, and WAL
+        # lets readers go on meanwhile.
+        options = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": name or ":memory:",
+            "OPTIONS": options,
+        }
     parts = urlsplit(url)
     if parts.scheme in {"postgres", "postgresql"}:
         return {
@@ -91,6 +105,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "axes",
     "clinic",
     "clinic.api",
 ]
@@ -106,6 +121,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "clinic.middleware.DatabaseUnavailableMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a refused login into the lockout page
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -133,6 +149,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Login throttling (django-axes), on the site's login and the admin's alike: 20 wrong passwords
+# for one username lock it for 15 minutes, counted in the database so that every web process
+# sees the same count. By username, not by address: a hospital's users share a few NAT
+# addresses, and a lock by address would lock the whole hospital out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: a locked username is refused before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("BONEAGE_LOGIN_FAILURE_LIMIT", "20"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("BONEAGE_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+# The lock ends when the page said it would, however often the locked username is tried meanwhile.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "clinic.login_lockout.lockout_response"
+AXES_VERBOSE = False  # axes' lines per attempt; clinic.login_lockout writes one per lockout
+# axes.W006 asks for the address among the lockout parameters; by username is the choice above.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "study-list"
 LOGOUT_REDIRECT_URL = "login"

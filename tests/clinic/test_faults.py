@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from tests.clinic.tcp_proxy import TcpProxy
 from tests.clinic.worker_process import (
     ROOT,
     database_url,
+    free_port,
     service_environment,
     stop,
     wait_until,
@@ -39,12 +39,6 @@ pytestmark = [
 ]
 
 TIMEOUT_S = 240  # model loading and assessments on a shared 2-core CPU: generous, not tight
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _status(study: Study) -> str:
@@ -82,7 +76,7 @@ class _Redis:
     """A private redis-server on a free port, in a folder of the test's, that can be restarted."""
 
     def __init__(self, folder: Path, *, persistent: bool) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.command = [
             shutil.which("redis-server") or "redis-server", "--port", str(self.port),
@@ -191,7 +185,7 @@ def web_through(tmp_path: Path) -> Iterator:
     """gunicorn serving the clinic on the test database through a :class:`TcpProxy`."""
     db = settings.DATABASES["default"]
     proxy = TcpProxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432))
-    port = _free_port()
+    port = free_port()
     env = {
         **service_environment(database=database_url(port=proxy.port)),
         "DJANGO_SETTINGS_MODULE": "clinic.settings.local",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +26,22 @@ def _media_root(
     thread (the test's own ORM calls are synchronous; the live server has its own thread)."""
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the browser tests save their screenshots: a temporary folder, so that a test run
+    leaves the checkout as it was; ``BONEAGE_SCREENSHOTS=docs/screenshots`` (``make
+    screenshots``) refreshes the README's instead."""
+    chosen = os.environ.get("BONEAGE_SCREENSHOTS")
+    if not chosen:
+        return tmp_path_factory.mktemp("screenshots")
+    folder = ROOT / chosen
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture

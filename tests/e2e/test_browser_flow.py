@@ -1,6 +1,6 @@
 """A clinician logs in, uploads a phantom and a real radiograph, and reads both reports once the
-real worker has assessed them; a user of another hospital gets a 404. Screenshots go to
-docs/screenshots/ for the README.
+real worker has assessed them; a user of another hospital gets a 404. Screenshots go to the
+``screenshots`` folder (a temporary one; docs/screenshots/ with ``make screenshots``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from tests.clinic.conftest import phantom_png_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 REAL_XRAY = UNLABELLED_REAL / "0.png"
 # Model loading plus one assessment on a shared CPU: generous.
 REPORT_TIMEOUT_MS = 240_000
@@ -45,18 +43,17 @@ def _wait_for_report(page) -> None:
     page.wait_for_load_state("networkidle")  # the overlay and chart images, for the screenshots
 
 
-def test_upload_and_read_reports(live_server, worker, chromium, clinician, tmp_path):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def test_upload_and_read_reports(live_server, worker, chromium, clinician, tmp_path, screenshots):
     phantom = tmp_path / "phantom.png"
     phantom.write_bytes(phantom_png_bytes(seed=11, age_months=132.0, sex="F"))
     page = chromium.new_page(viewport={"width": 1200, "height": 900})
     _log_in(page, live_server.url, "anna")
 
     page.goto(f"{live_server.url}/studies/new/")
-    page.screenshot(path=str(SCREENSHOTS / "upload.png"))
+    page.screenshot(path=str(screenshots / "upload.png"))
     report_url = _upload(page, live_server.url, phantom, sex="F", age="132")
     _wait_for_report(page)
-    page.screenshot(path=str(SCREENSHOTS / "report-phantom.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "report-phantom.png"), full_page=True)
     text = page.inner_text("main")
     assert "Multi-step estimate" in text and "End-to-end estimate" in text
     assert not page.query_selector(".estimate .rejected"), page.inner_text(".estimate .rejected")
@@ -66,11 +63,11 @@ def test_upload_and_read_reports(live_server, worker, chromium, clinician, tmp_p
     if REAL_XRAY.exists():
         _upload(page, live_server.url, REAL_XRAY, sex="M", age="24")
         _wait_for_report(page)
-        page.screenshot(path=str(SCREENSHOTS / "report-real-xray.png"), full_page=True)
+        page.screenshot(path=str(screenshots / "report-real-xray.png"), full_page=True)
         assert page.locator(".estimate").count() == 2
 
     page.goto(f"{live_server.url}/studies/")
-    page.screenshot(path=str(SCREENSHOTS / "study-list.png"))
+    page.screenshot(path=str(screenshots / "study-list.png"))
 
     outsider = chromium.new_page()
     _log_in(outsider, live_server.url, "olaf")

@@ -1,12 +1,12 @@
 """A radiologist reads the worklist in the browser: the flagged study first, the film and the
 overlay zoomed with the keyboard, one estimate signed with a key ("sign and next"), a correction
-with its reason, and the worklist emptied. Screenshots go to docs/screenshots/.
+with its reason, and the worklist emptied. Screenshots go to the ``screenshots`` folder (a
+temporary one; docs/screenshots/ with ``make screenshots``).
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -15,7 +15,6 @@ from tests.clinic.conftest import phantom_png_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ASSESS_TIMEOUT_S = 300
 
 
@@ -46,7 +45,9 @@ def _assessed_studies(user, count: int) -> list:
     return [Study.objects.select_related("report").get(pk=s.pk) for s in studies]
 
 
-def test_read_sign_and_next_from_the_worklist(live_server, worker, chromium, clinician):
+def test_read_sign_and_next_from_the_worklist(
+    live_server, worker, chromium, clinician, screenshots
+):
     from clinic.models import Report
 
     anna = clinician["anna"]
@@ -64,8 +65,7 @@ def test_read_sign_and_next_from_the_worklist(live_server, worker, chromium, cli
     rows = page.locator("table.worklist tbody tr")
     assert rows.count() == 3
     assert rows.nth(0).inner_text().startswith(f"#{third.pk}")  # flagged first
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "worklist.png"))
+    page.screenshot(path=str(screenshots / "worklist.png"))
 
     # action 1: open the first study
     rows.nth(0).locator("a").click()
@@ -75,7 +75,7 @@ def test_read_sign_and_next_from_the_worklist(live_server, worker, chromium, cli
     page.keyboard.press("+")
     page.keyboard.press("+")
     assert "scale(1.5625)" in page.locator("figure.zoom img").first.get_attribute("style")
-    page.screenshot(path=str(SCREENSHOTS / "reading.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "reading.png"), full_page=True)
     page.keyboard.press("0")
     assert "scale(1)" in page.locator("figure.zoom img").first.get_attribute("style")
 
