@@ -39,6 +39,7 @@ from clinic.errors import (
 from clinic.identifiers import identifier_hmac
 from clinic.intake import StudyFacts, check_given_dates, resolve_age, settle
 from clinic.models import REASON_MAX_CHARS, Report, Review, Study
+from clinic.pacs import triggers as pacs_triggers
 
 if TYPE_CHECKING:
     from boneage.contract import AssessmentRecord
@@ -366,6 +367,7 @@ def _store_report(study: Study, film: engine.AssessedFilm) -> Study:
         locked.status = Study.Status.DONE
         locked.finished_at = timezone.now()
         locked.save(update_fields=["status", "finished_at", "updated_at"])
+        pacs_triggers.study_done(locked)
     log_state(locked, seconds=film.seconds, models=fields["model_versions"])
     return locked
 
@@ -482,7 +484,7 @@ def review_sign(
                 f"{earlier.signed_at:%Y-%m-%d %H:%M}. To change it, sign a correction with its "
                 "reason; the earlier signature is kept."
             )
-        return Review.objects.create(
+        review = Review.objects.create(
             report=locked,
             reviewer=reviewer,
             decision=decision,
@@ -491,3 +493,5 @@ def review_sign(
             reason=reason,
             signed_at=timezone.now(),
         )
+        pacs_triggers.report_signed(review)
+        return review
