@@ -121,3 +121,52 @@ def deliveries_sweep() -> list[int]:
     for delivery_id in ids:
         deliver_result.delay(delivery_id)
     return ids
+
+
+def nodes_connect(
+    *,
+    institution_name: str,
+    caller_ae_title: str = "",
+    destination: str = "",
+    stow_url: str = "",
+    files_as: str = "",
+) -> list[DicomNode]:
+    """Connect an institution's PACS (``manage.py pacs_connect``; idempotent): a caller by its
+    AE title, whose films are filed as ``files_as`` (default: the institution's own ``pacs-…``
+    service account, which cannot log in), and a destination ``AE@host:port`` or a STOW-RS URL.
+    """
+    from django.contrib.auth import get_user_model
+    from django.utils.text import slugify
+
+    from clinic.models import Institution, Membership
+
+    institution, _ = Institution.objects.get_or_create(name=institution_name)
+    nodes = []
+    if caller_ae_title:
+        user_model = get_user_model()
+        username = files_as or f"pacs-{slugify(institution_name)}"[:150]
+        user, created = user_model.objects.get_or_create(username=username)
+        if created:
+            user.set_unusable_password()
+            user.save()
+        Membership.objects.get_or_create(user=user, defaults={"institution": institution})
+        node, _ = DicomNode.objects.update_or_create(
+            role=DicomNode.Role.CALLER, ae_title=caller_ae_title,
+            defaults={"institution": institution, "name": f"{caller_ae_title} (caller)",
+                      "files_as": user, "enabled": True},
+        )  # fmt: skip
+        nodes.append(node)
+    if destination or stow_url:
+        ae_title, host, port = "", "", None
+        if destination:
+            ae_title, _, address = destination.partition("@")
+            host, _, port_text = address.rpartition(":")
+            port = int(port_text)
+        node, _ = DicomNode.objects.update_or_create(
+            institution=institution, role=DicomNode.Role.DESTINATION,
+            name=f"{ae_title or stow_url} (destination)",
+            defaults={"ae_title": ae_title, "host": host, "port": port, "stow_url": stow_url,
+                      "enabled": True},
+        )  # fmt: skip
+        nodes.append(node)
+    return nodes

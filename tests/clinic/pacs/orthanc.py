@@ -114,8 +114,11 @@ class Orthanc:
         return response.content
 
 
-def start_orthanc(folder: Path, *, listener_port: int, listener_ae: str) -> Orthanc:
-    """An Orthanc on free loopback ports whose modality ``boneage`` is our listener."""
+def start_orthanc(
+    folder: Path, *, listener_port: int, listener_ae: str, lua: Path | None = None
+) -> Orthanc:
+    """An Orthanc on free loopback ports whose modality ``boneage`` is our listener, running the
+    Lua script ``lua`` when given (a study is stable after 1 s)."""
     if shutil.which("Orthanc") is None or not DICOMWEB_PLUGIN.exists():
         pytest.fail("Orthanc is missing: install Debian's orthanc and orthanc-dicomweb")
     orthanc = Orthanc(folder=folder, dicom_port=free_port(), http_port=free_port())
@@ -136,7 +139,8 @@ def start_orthanc(folder: Path, *, listener_port: int, listener_ae: str) -> Orth
         "Plugins": [str(DICOMWEB_PLUGIN)],
         "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
         "SaveJobs": False,
-        "StableAge": 2,
+        "StableAge": 1,
+        "LuaScripts": [str(lua)] if lua else [],
         "HttpTimeout": 120,
     }
     (folder / "config.json").write_text(json.dumps(config, indent=2))
