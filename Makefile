@@ -16,11 +16,16 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Debian packages the tests use: chromium for the browser tests, dcmtk for third-party DICOM files,
-# docker-compose (v1, the one Debian has; no engine needed) to validate the compose file.
+# docker-compose (v1, the one Debian has; no engine needed) to validate the compose file, Orthanc
+# with its DICOMweb plugin as the PACS of the DICOM round trip, dicom3tools' dciodvfy to validate
+# the SR and secondary capture.
 system-deps:
 	@command -v chromium >/dev/null && command -v img2dcm >/dev/null \
-		&& command -v docker-compose >/dev/null || { apt-get update -qq \
-		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium dcmtk docker-compose; }
+		&& command -v docker-compose >/dev/null && command -v Orthanc >/dev/null \
+		&& test -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so \
+		&& command -v dciodvfy >/dev/null || { apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium dcmtk docker-compose \
+		orthanc orthanc-dicomweb dicom3tools; }
 
 run: install
 	$(BIN)/python manage.py migrate --noinput

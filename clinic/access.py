@@ -2,14 +2,15 @@
 
 Two kinds of record, two rules:
 
-- **Patient data** (studies, their reports, reviews and history): only the institution the user is
-  a member of, for every user, a superuser included. A superuser administers the site; being one
-  does not make another hospital's children visible (a user of no institution sees none).
+- **Patient data** (studies, their reports, reviews, deliveries to a PACS, and history): only the
+  institution the user is a member of, for every user, a superuser included. A superuser
+  administers the site; being one does not make another hospital's children visible (a user of
+  no institution sees none).
 - **The site's vocabulary** (permissions, permission groups, content types): the same for every
   institution and naming no one, so visible to all; who may *change* them is Django's permissions.
-- **Accounts** (institutions, memberships, users, API tokens): a staff user sees those of their own
-  institution; a superuser sees every institution's, because creating hospitals and their users
-  is what a superuser is for. Accounts hold no patient data.
+- **Accounts** (institutions, memberships, users, API tokens, PACS connections): a staff user
+  sees those of their own institution; a superuser sees every institution's, because creating
+  hospitals and their users is what a superuser is for. Accounts hold no patient data.
 
 Every function returns a queryset (so callers add filters, ordering and ``select_related``), and a
 record outside it is simply absent: a 404, never a 403 that would confirm it exists.
@@ -24,6 +25,7 @@ from django.db.models import Model, QuerySet
 
 from clinic.api.models import ApiToken
 from clinic.models import Institution, Membership, Report, Review, Study
+from clinic.pacs.models import Delivery, DicomNode
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -75,6 +77,16 @@ def api_tokens_visible_to(user: AnyUser) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user__in=users_visible_to(user))
 
 
+def deliveries_visible_to(user: AnyUser) -> QuerySet[Delivery]:
+    """Deliveries to a PACS are of a study, so patient data: the study's rule."""
+    return Delivery.objects.filter(study__in=studies_visible_to(user))
+
+
+def dicom_nodes_visible_to(user: AnyUser) -> QuerySet[DicomNode]:
+    """An institution's PACS connection is part of its account: the institution's rule."""
+    return DicomNode.objects.filter(institution__in=institutions_visible_to(user))
+
+
 VISIBLE_TO = {
     Study: studies_visible_to,
     Report: reports_visible_to,
@@ -82,6 +94,8 @@ VISIBLE_TO = {
     Institution: institutions_visible_to,
     Membership: memberships_visible_to,
     ApiToken: api_tokens_visible_to,
+    Delivery: deliveries_visible_to,
+    DicomNode: dicom_nodes_visible_to,
 }
 
 SHARED = (Group, Permission, ContentType)

@@ -1,6 +1,6 @@
 """The admin: studies and reports with filters, a review queue, sign-off, audit history, CSV export.
 
-Sign-offs and corrections go through ``services.review_sign`` like on the report page. Every
+Sign-offs and corrections go through ``signing.review_sign`` like on the report page. Every
 admin here is a ``clinic.admin_scope`` admin: it shows only what ``clinic.access`` lets the user
 see, a superuser included (their own institution's studies). The accounts' admins (institutions,
 memberships, users) are in ``clinic.admin_accounts``.
@@ -343,7 +343,7 @@ class ReviewAdminForm(forms.ModelForm):
 
 @admin.register(Review)
 class ReviewAdmin(ScopedHistoryAdmin):
-    """Adding a review signs a report through ``services.review_sign``; signatures are final."""
+    """Adding a review signs a report through ``signing.review_sign``; signatures are final."""
 
     form = ReviewAdminForm
     list_display = ["report", "decision", "bone_age_months", "reviewer", "signed_at"]

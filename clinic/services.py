@@ -37,6 +37,7 @@ from clinic.errors import (
 from clinic.identifiers import identifier_hmac
 from clinic.intake import StudyFacts, check_given_dates, resolve_age, settle
 from clinic.models import Report, Study
+from clinic.pacs import triggers as pacs_triggers
 
 if TYPE_CHECKING:
     from boneage.contract import AssessmentRecord
@@ -367,6 +368,7 @@ def _store_report(study: Study, film: engine.AssessedFilm) -> Study:
         locked.status = Study.Status.DONE
         locked.finished_at = timezone.now()
         locked.save(update_fields=["status", "finished_at", "updated_at"])
+        pacs_triggers.study_done(locked)
     log_state(locked, seconds=film.seconds, models=fields["model_versions"])
     return locked
 

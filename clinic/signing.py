@@ -22,6 +22,7 @@ from clinic.errors import (
     ReviewReasonRequired,
 )
 from clinic.models import REASON_MAX_CHARS, Report, Review
+from clinic.pacs import triggers as pacs_triggers
 
 
 def signing_concerns(report: Report, method: str) -> list[str]:
@@ -115,7 +116,7 @@ def review_sign(
                 f"{earlier.signed_at:%Y-%m-%d %H:%M}. To change it, sign a correction with its "
                 "reason; the earlier signature is kept."
             )
-        return Review.objects.create(
+        review = Review.objects.create(
             report=locked,
             reviewer=reviewer,
             decision=decision,
@@ -124,3 +125,5 @@ def review_sign(
             reason=reason,
             signed_at=timezone.now(),
         )
+        pacs_triggers.report_signed(review)
+        return review

@@ -25,6 +25,7 @@ urlpatterns = [
     path("reading/<int:study_id>/", views.reading, name="reading"),
     path("reading/<int:study_id>/sign/", views.reading_sign, name="reading-sign"),
     path("admin/", admin.site.urls),
+    path("api/dicomweb/", include("clinic.pacs.urls")),
     path("api/", include("clinic.api.urls")),
 ]
 

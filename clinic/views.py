@@ -24,6 +24,7 @@ from clinic.downloads import file_response
 from clinic.errors import UploadTooLarge
 from clinic.forms import ReviewForm, UploadForm
 from clinic.models import Report, Review, Study
+from clinic.pacs import selectors as pacs_selectors
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -117,6 +118,7 @@ def study_report(request: HttpRequest, study_id: int) -> HttpResponse:
         "assessment": engine.read_assessment(report.assessment) if report else None,
         "review_form": ReviewForm(),
         "signed_reading": selectors.signed_reading(report),
+        "undelivered": pacs_selectors.undelivered(study),
         **_visits(request, study),
         **_concerns(report),
     }

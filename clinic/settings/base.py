@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "axes",
     "clinic",
     "clinic.api",
+    "clinic.pacs",
 ]
 
 MIDDLEWARE = [
@@ -247,7 +248,20 @@ CELERY_TASK_ROUTES = {"clinic.tasks.*": {"queue": BONEAGE_DEVICE}}
 CELERY_TASK_DEFAULT_QUEUE = BONEAGE_DEVICE
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-studies": {"task": "clinic.tasks.sweep_studies", "schedule": 300.0},
+    "retry-pacs-deliveries": {"task": "clinic.pacs.tasks.sweep_deliveries", "schedule": 60.0},
 }
+
+# DICOM (clinic.pacs, docs/dicom.md): the listener's AE title and port (``manage.py
+# dicom_listener``), and how a result that a destination refused is tried again: after 1, 2, 4…
+# times BONEAGE_PACS_BACKOFF_S, at most BONEAGE_PACS_RETRY_MAX_S apart, for ever; after
+# BONEAGE_PACS_ATTEMPTS it shows as not delivered (admin and study page) while still retried.
+BONEAGE_DICOM_AE_TITLE = os.environ.get("BONEAGE_DICOM_AE_TITLE", "BONEAGE")
+BONEAGE_DICOM_HOST = os.environ.get("BONEAGE_DICOM_HOST", "0.0.0.0")
+BONEAGE_DICOM_PORT = int(os.environ.get("BONEAGE_DICOM_PORT", "11112"))
+BONEAGE_PACS_ATTEMPTS = int(os.environ.get("BONEAGE_PACS_ATTEMPTS", "4"))
+BONEAGE_PACS_BACKOFF_S = float(os.environ.get("BONEAGE_PACS_BACKOFF_S", "30"))
+BONEAGE_PACS_RETRY_MAX_S = float(os.environ.get("BONEAGE_PACS_RETRY_MAX_S", "3600"))
+BONEAGE_PACS_TIMEOUT_S = float(os.environ.get("BONEAGE_PACS_TIMEOUT_S", "30"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
