@@ -201,8 +201,8 @@ def web_through(tmp_path: Path) -> Iterator:
     def healthy() -> bool:
         try:
             return requests.get(f"{base}/healthz", timeout=5).status_code == 200
-        except requests.ConnectionError:
-            return False
+        except (requests.ConnectionError, requests.Timeout):
+            return False  # not up yet, or still importing its first request on a loaded machine
 
     try:
         wait_until(healthy, 60, "gunicorn to answer")

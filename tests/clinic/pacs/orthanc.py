@@ -57,7 +57,7 @@ class Orthanc:
             try:
                 if requests.get(f"{self.url}/system", timeout=1).ok:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(0.2)
         raise AssertionError(f"Orthanc did not answer within 60 s:\n{self.log_tail()}")
