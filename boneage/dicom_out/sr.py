@@ -57,7 +57,7 @@ def build_sr(
     result: DicomResult,
     source: SourceStudy,
     *,
-    evidence: list,
+    evidence: list[Dataset],
     series_instance_uid: str,
     sop_instance_uid: str,
     device_uid: str,
@@ -171,7 +171,9 @@ def _observation_context(
     return ObservationContext(observer_person_context=person, observer_device_context=device)
 
 
-def _algorithm(method: str, estimate: Estimate, result: DicomResult, version: str):
+def _algorithm(
+    method: str, estimate: Estimate, result: DicomResult, version: str
+) -> AlgorithmIdentification:
     """TID 4019 for one path: its name and the engine's version; as parameters each model
     (role: ident) and each model's training data, as its card states them."""
     parameters = []

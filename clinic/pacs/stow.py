@@ -32,9 +32,6 @@ from rest_framework.request import Request
 from clinic.api.apis import ApiView
 from clinic.pacs import receiving
 
-FAILURE_PROCESSING = 0x0110
-FAILURE_NOT_AN_INSTANCE = 0xC000
-
 
 class MultipartRelatedParser(BaseParser):
     """``multipart/related`` into the list of its parts' bytes."""
@@ -90,12 +87,7 @@ class StowApi(ApiView):
                     )
                 receiving.receive(dataset=dataset, user=request.user, data=data)
             except receiving.Refused as refused:
-                reason = (
-                    FAILURE_PROCESSING
-                    if refused.status == receiving.PROCESSING_FAILURE
-                    else FAILURE_NOT_AN_INSTANCE
-                )
-                failed.append({**uids, "00081197": _element("US", reason),
+                failed.append({**uids, "00081197": _element("US", refused.status),
                                "00000902": _element("LO", refused.reason)})  # fmt: skip
             else:
                 stored.append(uids)

@@ -83,3 +83,16 @@ def test_an_unknown_caller_is_refused_at_association(listener, caller, hand_dico
     assert kind == "rejected"
     assert assoc.acceptor.primitive.diagnostic == 0x03  # calling AE title not recognised
     assert Study.objects.count() == 0
+
+
+def test_a_destination_that_refuses_us_is_named_in_words(listener, user):
+    from clinic.pacs.models import DicomNode
+    from clinic.pacs.sending import SendFailed, c_store
+
+    refusing = DicomNode(
+        institution=user.membership.institution, name="strict PACS", role="destination",
+        ae_title=LISTENER_AE, host="127.0.0.1", port=listener,
+    )  # fmt: skip
+    words = rf"association refused by {LISTENER_AE} \(calling AE title not recognised\)"
+    with pytest.raises(SendFailed, match=words):
+        c_store(refusing, [])
