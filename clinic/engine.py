@@ -19,11 +19,11 @@ from django.conf import settings
 from PIL import Image
 
 if TYPE_CHECKING:
-    from boneage.chronological import ChronologicalComparison
     from boneage.contract import AssessmentRecord
     from boneage.io import FileHeader
     from boneage.radiograph import Radiograph
     from boneage.registry import ModelBundle
+    from boneage.report.chronological import ChronologicalComparison
 
 
 def read_radiograph(data: bytes) -> Radiograph:
@@ -75,7 +75,7 @@ def assess_film(
 ) -> AssessedFilm:
     """Assess the film in ``data``; raises the engine's ``BoneAgeError`` when it cannot."""
     from boneage.assess import assess
-    from boneage.chart import render_chart
+    from boneage.report.chart import render_chart
 
     clock = [time.perf_counter()]
 
@@ -115,14 +115,14 @@ def compare_ages(
     bone_age_months: float, chronological_age_months: float, sex: str
 ) -> ChronologicalComparison:
     """A bone age read against the chronological age: difference, SDS and category."""
-    from boneage.chronological import compare
+    from boneage.report.chronological import compare
 
     return compare(bone_age_months, chronological_age_months, sex)
 
 
 def normal_band(chronological_age_months: float, sex: str) -> tuple[float, float, float]:
     """(low, high, the SDS limit): bone ages within normal at this chronological age."""
-    from boneage.chronological import SDS_LIMIT, bone_age_sd_months
+    from boneage.report.chronological import SDS_LIMIT, bone_age_sd_months
 
     half_width = SDS_LIMIT * float(bone_age_sd_months(chronological_age_months, sex))
     low = max(chronological_age_months - half_width, 0.0)

@@ -1,7 +1,7 @@
 """Everything that changes the clinic's data: create a study, assess it, sign its report.
 
-Called by the web views, the REST API, the admin and the Celery task alike (STYLE.md, HackSoft
-styleguide): keyword-only arguments, typed errors, one transaction per change.
+Called by the web views, the REST API, the admin and the Celery task alike (docs/standards.md,
+"Code layout"): keyword-only arguments, typed errors, one transaction per change.
 """
 
 from __future__ import annotations
