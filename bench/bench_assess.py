@@ -19,9 +19,9 @@ import timm
 import torch
 
 from boneage.assess import assess
+from boneage.phantom import generate_phantom
 from boneage.radiograph import Radiograph
 from boneage.registry import load_models
-from boneage.training.phantom import generate_phantom
 
 RUNS = 15
 TARGET_S = 1.0

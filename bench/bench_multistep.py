@@ -2,7 +2,7 @@
 
 Our figure: wall time per image of ``boneage.multistep.run_landmark_multistep`` on the real
 sample films of the test data (``tests/data/rsna-sample``), framed as the runtime frames them
-(:func:`boneage.preprocess.field_square`), with the shipped landmark U-Net and reference table;
+(:func:`boneage.framing.field.field_square`), with the shipped landmark U-Net and reference table;
 target a median of at most 300 ms, so the multi-step estimate stays a small part of a 1 s
 ``assess`` (``bench_assess.py``). Median and 90th percentile over the films, after one warm-up
 call.
@@ -33,13 +33,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from boneage.hand_measure import measure_hand
-from boneage.landmarks import locate
-from boneage.multistep import MultistepRejection, MultistepResult, run_landmark_multistep
-from boneage.overlay import render_hand_overlay
-from boneage.preprocess import field_square
-from boneage.quality import orient
-from boneage.reference import estimate_age
+from boneage.framing.field import field_square
+from boneage.multistep.estimator import estimate_age
+from boneage.multistep.landmarks import locate
+from boneage.multistep.measure import measure_hand
+from boneage.multistep.overlay import render_hand_overlay
+from boneage.multistep.run import MultistepReading, run_landmark_multistep
+from boneage.quality.orientation import orient
 from boneage.registry import DEFAULT_DIRECTORY, FOLDERS, ModelBundle, load_card, load_models
 from boneage.training.datasets.records import load_case
 from boneage.training.datasets.rsna import read_rsna_labels
@@ -73,21 +73,21 @@ def _films() -> list[tuple[np.ndarray, str]]:
 
 
 def _stage_seconds(
-    image: np.ndarray, sex: str, result: MultistepResult | MultistepRejection, models: ModelBundle
+    image: np.ndarray, sex: str, result: MultistepReading, models: ModelBundle
 ) -> dict[str, float]:
     """Wall seconds of each stage function, called in ``run_landmark_multistep``'s order; no
     ``lookup`` when ``result`` is a rejection (the run stops before the table there)."""
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    hand = locate(models.unet, image)
+    hand = locate(models.landmarks, image)
     seconds["locate"] = time.perf_counter() - start
     start = time.perf_counter()
     measurements = measure_hand(hand)
     seconds["measure"] = time.perf_counter() - start
     outliers: tuple[str, ...] = ()
-    if isinstance(result, MultistepResult):
+    if result.estimate.spacing_mode is not None:
         start = time.perf_counter()
-        estimate = estimate_age(models.reference, measurements, sex, result.spacing_mode)
+        estimate = estimate_age(models.reference, measurements, sex, result.estimate.spacing_mode)
         seconds["lookup"] = time.perf_counter() - start
         outliers = estimate.outliers
     start = time.perf_counter()
@@ -116,12 +116,10 @@ def main() -> None:
     inputs_mib = _resident_mib()
     models = load_models()
     loaded_mib = _resident_mib()
-    if models.unet_framing != "field":
-        raise SystemExit("the shipped segmentation model is not the landmark U-Net")
 
-    def multistep(image: np.ndarray, sex: str) -> MultistepResult | MultistepRejection:
+    def multistep(image: np.ndarray, sex: str) -> MultistepReading:
         return run_landmark_multistep(
-            image, spacing_mm=None, sex=sex, network=models.unet, reference=models.reference
+            image, spacing_mm=None, sex=sex, network=models.landmarks, reference=models.reference
         )
 
     multistep(*films[0])  # warm-up: lazy initialisation and allocator caches
@@ -141,8 +139,8 @@ def main() -> None:
     load_after = os.getloadavg()
     end_mib = _resident_mib()
 
-    rejected = sum(isinstance(r, MultistepRejection) for r in results)
-    modes = sorted({r.spacing_mode for r in results if isinstance(r, MultistepResult)})
+    rejected = sum(r.estimate.rejected is not None for r in results)
+    modes = sorted({r.estimate.spacing_mode for r in results if r.estimate.answered})
     median = statistics.median(whole)
     print(
         f"{len(films)} real sample films, whole film at {films[0][0].shape[0]} px, spacing mode "

@@ -19,7 +19,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from boneage.training.phantom import generate_phantom  # noqa: E402
+from boneage.phantom import generate_phantom  # noqa: E402
 
 TARGET_PER_SECOND = 20.0
 

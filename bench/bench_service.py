@@ -116,7 +116,7 @@ def _film(seed: int, long_side: int) -> bytes:
     """A phantom hand as a 16-bit PNG, resized so that its long side is ``long_side`` pixels."""
     from PIL import Image
 
-    from boneage.training.phantom import generate_phantom
+    from boneage.phantom import generate_phantom
 
     rng = random.Random(seed)
     phantom = generate_phantom(seed, age_months=rng.uniform(24, 204), sex=rng.choice("FM"))

@@ -39,7 +39,7 @@ def _median_seconds(command: list[str]) -> float:
 
 
 def _phantom_png(folder: Path) -> Path:
-    from boneage.training.phantom import generate_phantom
+    from boneage.phantom import generate_phantom
 
     pixels = np.clip(generate_phantom(7, size=512).image * 65535, 0, 65535).astype(np.uint16)
     buffer = io.BytesIO()

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from boneage.anatomy import NUM_CLASSES
-from boneage.training.phantom import generate_phantom
+from boneage.phantom import generate_phantom
+from boneage.phantom.anatomy import NUM_CLASSES
 
 TILE = 256
 AGES_YEARS = tuple(range(1, 18, 2))

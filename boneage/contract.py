@@ -1,16 +1,16 @@
 """The assessment contract: the one typed definition of what an assessment says.
 
-:func:`boneage.assess.assess` validates every result against :class:`AssessmentRecord` before it
-leaves the engine, and everything that reads a stored assessment back (the clinic's pages, FHIR,
-the chart, the REST API, the test fixtures) reads it through :func:`read_assessment`, so a field
-renamed in one place fails loudly instead of turning into an empty cell somewhere else. The JSON
+:func:`boneage.assess.assess` builds every result from these objects, stage by stage (the
+quality stage's checks, the multi-step path's estimate, the agreement), and everything that reads
+a stored assessment back (the clinic's pages, FHIR, the chart, the REST API, the test fixtures)
+reads it through :func:`read_assessment`, so a field renamed in one place fails loudly instead of
+turning into an empty cell somewhere else. The JSON
 Schema users integrate against is generated from these models (:func:`json_schema`, committed as
 ``docs/assessment.schema.json``). ``schema_version`` changes only with a breaking change; added
 optional fields keep it.
 
 pydantic (already a dependency through fhir.resources) does the validation and the schema;
-nothing here is computed, the engine's own dataclasses (``MultistepResult``,
-``ChronologicalComparison``, ``Agreement``, ``ModelCard``) produce the values.
+nothing here is computed: the stages of the engine produce the values.
 """
 
 from __future__ import annotations

@@ -1,11 +1,15 @@
-"""Loading the models once: the U-Net, the reference table, the CNN and the quality gate, each
-with its card.
+"""Loading the models once: the landmark U-Net, the reference table, the CNN and the quality
+gate, each with its card.
 
-A model directory holds one folder per model (``unet/``, ``reference/``, ``cnn/``, ``gate/``),
-each with a ``card.json`` (:class:`~boneage.modelcard.ModelCard`) and the file the card names. The
-file's SHA-256 must match the card's, so a report never cites a card whose numbers belong to other
-weights. The web app and the CLI call :func:`load_models` once and pass the bundle to every
-assessment; nothing deeper reads model files.
+A model directory holds one folder per model (``landmarks/``, ``reference/``, ``cnn/``,
+``gate/``), each with a ``card.json`` (:class:`~boneage.modelcard.ModelCard`) and the file the
+card names. The file's SHA-256 must match the card's, so a report never cites a card whose
+numbers belong to other weights. The web app and the CLI call :func:`load_models` once and pass
+the bundle to every assessment; nothing deeper reads model files.
+
+A card's ``kind`` is the model's role in the assessment contract (``segmentation`` for the
+landmark U-Net, the multi-step path's finder, ``reference``, ``regression`` for the CNN,
+``gate``): stored assessments and the clinic's pages are keyed by those roles.
 """
 
 from __future__ import annotations
@@ -15,38 +19,57 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
+from torch import nn
 
+from boneage.endtoend.cnn import Regressor, load_regressor
 from boneage.errors import ModelUnavailable
-from boneage.gate import Gate, load_gate
-from boneage.landmarks import load_landmark_net
-from boneage.modelcard import ModelCard
-from boneage.reference import ReferenceTable
-from boneage.regress import Framing, Regressor, load_regressor
-from boneage.segment import load_unet
+from boneage.modelcard import ModelCard, ModelKind
+from boneage.multistep.landmarks import load_landmark_net
+from boneage.multistep.table import ReferenceTable
+from boneage.quality.gate import Gate, load_gate
 
 DEFAULT_DIRECTORY = Path(__file__).parent / "demo_models"
-"""The demo models shipped inside the package (trained on phantoms by ``boneage train-demo``)."""
+"""The models shipped inside the package: trained and fitted on the RSNA 2017 training films
+(``boneage train``, ``boneage fit-reference``), their cards measured on its ``val`` split."""
 
-FOLDERS = {"segmentation": "unet", "reference": "reference", "regression": "cnn", "gate": "gate"}
+FOLDERS: dict[ModelKind, str] = {
+    "segmentation": "landmarks",
+    "reference": "reference",
+    "regression": "cnn",
+    "gate": "gate",
+}
 """Folder of each kind of model inside a model directory."""
+
+LANDMARK_NETWORK = "landmarks"
+"""``settings["network"]`` on the card of a landmark U-Net."""
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class ModelBundle:
-    """Everything an assessment needs, loaded once; ``cards`` is keyed by model kind."""
+class BundleCards:
+    """The card of each model of a :class:`ModelBundle`."""
 
-    unet: torch.nn.Module
-    unet_framing: Framing
-    """``"field"``: the landmark U-Net reading the whole film (:mod:`boneage.landmarks`, trained
-    on real films); ``"hand"``: the bone U-Net reading the hand crop (:mod:`boneage.segment`,
-    trained on phantoms)."""
+    landmarks: ModelCard
+    reference: ModelCard
+    cnn: ModelCard
+    gate: ModelCard
+
+    def by_kind(self) -> dict[ModelKind, ModelCard]:
+        """The cards keyed by their role in the assessment contract (``ModelCard.kind``)."""
+        return {card.kind: card for card in (self.landmarks, self.reference, self.cnn, self.gate)}
+
+
+@dataclass(frozen=True)
+class ModelBundle:
+    """Everything an assessment needs, loaded once."""
+
+    landmarks: nn.Module
+    """The landmark U-Net reading the whole film (:mod:`boneage.multistep.landmarks`)."""
     reference: ReferenceTable
-    regressor: Regressor
+    cnn: Regressor
     gate: Gate
-    cards: dict[str, ModelCard]
+    cards: BundleCards
 
 
 def _sha256(path: Path) -> str:
@@ -66,8 +89,8 @@ def load_card(folder: Path) -> tuple[ModelCard, Path]:
     card_path = folder / "card.json"
     if not card_path.is_file():
         raise ModelUnavailable(
-            f"No model card at {card_path}: train the models (boneage train-demo) or point "
-            "to a model directory that has one."
+            f"No model card at {card_path}: point to a model directory that has one (the "
+            "package ships one, boneage/demo_models)."
         )
     try:
         card = ModelCard.load(card_path)
@@ -85,44 +108,59 @@ def load_card(folder: Path) -> tuple[ModelCard, Path]:
     return card, path
 
 
-LANDMARK_NETWORK = "landmarks"
-"""``settings["network"]`` on the card of a landmark U-Net."""
+def _load_folder(directory: Path, kind: ModelKind) -> tuple[ModelCard, Path]:
+    """The card and file of the ``kind`` folder of ``directory``; the card must say ``kind``."""
+    folder = directory / FOLDERS[kind]
+    card, path = load_card(folder)
+    if card.kind != kind:
+        raise ModelUnavailable(f"{folder} holds a {card.kind} model, not {kind}.")
+    return card, path
 
 
-def load_segmentation(
-    path: Path, card: ModelCard, device: str = "cpu"
-) -> tuple[torch.nn.Module, Framing]:
-    """The segmentation model of a card, and which framing of the film it reads."""
-    if card.settings.get("network") == LANDMARK_NETWORK:
-        network, _ = load_landmark_net(path)
-        return network.to(device), "field"
-    return load_unet(path, device)[0], "hand"
+def load_landmarks(path: Path, card: ModelCard, device: str = "cpu") -> nn.Module:
+    """The landmark U-Net of a verified card and file (:func:`load_card`), on ``device``.
+
+    The runtime reads whole films only: the phantom era's bone-segmentation U-Net, whose card
+    names no landmark network, is refused in words."""
+    if card.settings.get("network") != LANDMARK_NETWORK:
+        raise ModelUnavailable(
+            f"{path} is not a landmark U-Net (its card names no network {LANDMARK_NETWORK!r}): "
+            "the phantom era's bone U-Net reads a hand crop, which the runtime does not make."
+        )
+    network, _ = load_landmark_net(path)
+    return network.to(device)
 
 
 def load_models(directory: Path | None = None, device: str = "cpu") -> ModelBundle:
-    """Load the four models of ``directory`` (default: the shipped demo models) onto ``device``."""
+    """Load the four models of ``directory`` (default: the shipped models) onto ``device``.
+
+    The runtime reads whole films only: a bone-segmentation U-Net or a CNN trained on the hand
+    crop of the phantom era (:mod:`boneage.phantom`) is refused in words."""
     directory = Path(directory) if directory is not None else DEFAULT_DIRECTORY
     if not directory.is_dir():
         raise ModelUnavailable(f"The model directory {directory} does not exist.")
-    cards: dict[str, ModelCard] = {}
-    paths: dict[str, Path] = {}
-    for kind, folder in FOLDERS.items():
-        card, path = load_card(directory / folder)
-        if card.kind != kind:
-            raise ModelUnavailable(f"{directory / folder} holds a {card.kind} model, not {kind}.")
-        cards[kind], paths[kind] = card, path
-    unet, framing = load_segmentation(paths["segmentation"], cards["segmentation"], device)
+    landmarks_card, landmarks_path = _load_folder(directory, "segmentation")
+    reference_card, reference_path = _load_folder(directory, "reference")
+    cnn_card, cnn_path = _load_folder(directory, "regression")
+    gate_card, gate_path = _load_folder(directory, "gate")
+    landmarks = load_landmarks(landmarks_path, landmarks_card, device)
+    cnn = load_regressor(cnn_path, device)
+    if cnn.framing != "field":
+        raise ModelUnavailable(
+            f"{cnn_path} is a CNN trained on the hand crop of the phantom era; the runtime "
+            "reads the whole film."
+        )
+    cards = BundleCards(landmarks_card, reference_card, cnn_card, gate_card)
     logger.info(
         "models loaded from %s on %s: %s",
         directory,
         device,
-        ", ".join(card.ident for card in cards.values()),
+        ", ".join(card.ident for card in cards.by_kind().values()),
     )
     return ModelBundle(
-        unet=unet,
-        unet_framing=framing,
-        reference=ReferenceTable.load(paths["reference"]),
-        regressor=load_regressor(paths["regression"], device),
-        gate=load_gate(paths["gate"]),
+        landmarks=landmarks,
+        reference=ReferenceTable.load(reference_path),
+        cnn=cnn,
+        gate=load_gate(gate_path),
         cards=cards,
     )

@@ -2,7 +2,7 @@
 
 Nothing here imports torch or touches CUDA, so the parent never initialises CUDA before the pool
 forks; each child sets its torch threads when it loads the models, on its first task
-(``clinic.tasks.ModelTask``; STANDARDS.md, "Celery with PyTorch").
+(``clinic.tasks.ModelTask``; docs/standards.md, "Celery with PyTorch").
 """
 
 from __future__ import annotations

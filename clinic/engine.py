@@ -21,12 +21,12 @@ from django.conf import settings
 from PIL import Image
 
 if TYPE_CHECKING:
-    from boneage.chronological import ChronologicalComparison
     from boneage.contract import AssessmentRecord
     from boneage.io import FileHeader
     from boneage.radiograph import Radiograph
     from boneage.registry import ModelBundle
-    from boneage.visits import Velocity, Visit
+    from boneage.report.chronological import ChronologicalComparison
+    from boneage.report.visits import Velocity, Visit
 
 
 def read_radiograph(data: bytes) -> Radiograph:
@@ -78,7 +78,7 @@ def assess_film(
 ) -> AssessedFilm:
     """Assess the film in ``data``; raises the engine's ``BoneAgeError`` when it cannot."""
     from boneage.assess import assess
-    from boneage.chart import render_chart
+    from boneage.report.chart import render_chart
 
     clock = [time.perf_counter()]
 
@@ -118,14 +118,14 @@ def compare_ages(
     bone_age_months: float, chronological_age_months: float, sex: str
 ) -> ChronologicalComparison:
     """A bone age read against the chronological age: difference, SDS and category."""
-    from boneage.chronological import compare
+    from boneage.report.chronological import compare
 
     return compare(bone_age_months, chronological_age_months, sex)
 
 
 def normal_band(chronological_age_months: float, sex: str) -> tuple[float, float, float]:
     """(low, high, the SDS limit): bone ages within normal at this chronological age."""
-    from boneage.chronological import SDS_LIMIT, bone_age_sd_months
+    from boneage.report.chronological import SDS_LIMIT, bone_age_sd_months
 
     half_width = SDS_LIMIT * float(bone_age_sd_months(chronological_age_months, sex))
     low = max(chronological_age_months - half_width, 0.0)
@@ -140,7 +140,7 @@ def visit(
 ) -> Visit:
     """One study of a child as a visit: the estimates of the paths that answered in its stored
     assessment (none before it is done), and its signed bone age."""
-    from boneage.visits import Visit, VisitEstimate
+    from boneage.report.visits import Visit, VisitEstimate
 
     estimates = {}
     if assessment is not None:
@@ -152,14 +152,14 @@ def visit(
 
 def visit_velocities(visits: Sequence[Visit]) -> list[Velocity]:
     """Bone-age velocities between consecutive visits, each with its interval."""
-    from boneage.visits import velocities
+    from boneage.report.visits import velocities
 
     return velocities(visits)
 
 
 def visits_chart(visits: Sequence[Visit], sex: str) -> bytes:
     """PNG of a child's visits: bone age against chronological age."""
-    from boneage.visits import render_visits_chart
+    from boneage.report.visits import render_visits_chart
 
     return render_visits_chart(visits, sex)
 

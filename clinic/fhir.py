@@ -13,9 +13,9 @@ versions. Codes:
 - The estimate's prediction interval is a ``component`` with a ``valueRange``: it is the
   uncertainty of this estimate, not a normal range, so it does not belong in ``referenceRange``.
 - ``referenceRange`` holds what that element means: the normal band of bone age for this child,
-  chronological age ± 2 SD of skeletal age (Greulich & Pyle 1959, :mod:`boneage.chronological`),
-  present only when the chronological age is known, with the category as ``interpretation``
-  (v3 ObservationInterpretation L / N / H).
+  chronological age ± 2 SD of skeletal age (Greulich & Pyle 1959,
+  :mod:`boneage.report.chronological`), present only when the chronological age is known, with the
+  category as ``interpretation`` (v3 ObservationInterpretation L / N / H).
 - A path that gave no estimate is an Observation with ``dataAbsentReason`` and the reason.
 
 Everything here is a pure function of the assessment (the engine's typed record,

@@ -1,7 +1,7 @@
 """Keyed hashes of patient identifiers: findable by exact value, not readable back.
 
 A bare SHA-256 of a patient ID can be reversed by trying every plausible ID; an HMAC with a secret
-key (``BONEAGE_IDENTIFIER_KEY``) cannot without the key (STANDARDS.md, "Upload safety").
+key (``BONEAGE_IDENTIFIER_KEY``) cannot without the key (docs/standards.md, "Upload safety").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Data of the clinic: institutions, their users, studies, reports and reviews.
 
-Only data and invariants here (STYLE.md): every change goes through ``clinic.services``, every
-read that a user makes through ``clinic.selectors`` (which scope by institution).
+Only data and invariants here (docs/standards.md): every change goes through ``clinic.services``,
+every read that a user makes through ``clinic.selectors`` (which scope by institution).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from clinic.identifiers import identifier_hmac
 from clinic.models import Report, Review, Study
 
 if TYPE_CHECKING:
-    from boneage.visits import Visit
+    from boneage.report.visits import Visit
 
 MAX_STUDY_NUMBER = 2**63 - 1
 """The largest study number the database's key column holds (a 64-bit ``BigAutoField``)."""

@@ -1,8 +1,8 @@
 """Everything that changes a study: create it, assess it, sweep the stuck ones (signing its
 report is :mod:`clinic.signing`).
 
-Called by the web views, the REST API, the admin and the Celery task alike: keyword-only
-arguments, typed errors, one transaction per change.
+Called by the web views, the REST API, the admin and the Celery task alike (docs/standards.md,
+"Code layout"): keyword-only arguments, typed errors, one transaction per change.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Celery tasks: thin wrappers around services (STYLE.md).
+"""Celery tasks: thin wrappers around services (docs/standards.md).
 
 The models load lazily, once per worker process, in a cached property of the task base: loading in
-``worker_process_init`` would be killed after ``worker_proc_alive_timeout`` (STANDARDS.md).
+``worker_process_init`` would be killed after ``worker_proc_alive_timeout`` (docs/standards.md).
 Retries only for transient errors (database or broker connection); an engine error is final and is
 recorded on the study by the service.
 """

@@ -17,10 +17,10 @@ from tests.boneage.radiograph_files import dicom_bytes
 def phantom_hand_dicom(
     *, seed: int = 3, age_months: float = 120.0, sex: str = "F", **tags: object
 ) -> bytes:
-    """A phantom hand radiograph (``boneage.training.phantom``) as a 16-bit DX file of one
+    """A phantom hand radiograph (``boneage.phantom``) as a 16-bit DX file of one
     patient and study; ``tags`` add or replace header attributes (``Modality="CR"`` makes it a
     CR image)."""
-    from boneage.training.phantom import generate_phantom
+    from boneage.phantom import generate_phantom
 
     phantom = generate_phantom(seed, age_months=age_months, sex=sex)
     stored = np.clip(phantom.image * 4095.0, 0, 4095).astype(np.uint16)

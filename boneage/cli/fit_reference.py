@@ -35,7 +35,7 @@ from boneage.modelcard import HeldOut, ModelCard, TrainingData
 from boneage.training.cards import describe_file
 
 if TYPE_CHECKING:
-    from boneage.reference import ReferenceTable
+    from boneage.multistep.table import ReferenceTable
     from boneage.training.reference_fit import Sample
 
 
@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="measure on this U-Net's masks; required for a folder, which has no masks: the "
         "table learns this U-Net's measurement bias, so choose the one it will be read with "
-        "(e.g. boneage/demo_models/unet/unet.pt)",
+        "(e.g. boneage/demo_models/unet-phantom/unet.pt)",
     )
     parser.add_argument(
         "--name", default=None, help="table name (default reference-phantom or reference-FOLDER)"
@@ -96,7 +96,7 @@ def _phantom_seeds(dataset: str) -> range:
 def _measure_phantoms(args: argparse.Namespace) -> _Measured:
     from tqdm import tqdm
 
-    from boneage.segment import load_unet
+    from boneage.phantom.segment import load_unet
     from boneage.training.reference_fit import MIN_HANDS, measure_phantom
     from boneage.training.splits import EVALUATION_FIRST_SEED, HELD_OUT_FIRST_SEED
 
@@ -124,14 +124,14 @@ def _measure_folder(args: argparse.Namespace, folder: Path) -> _Measured:
     import numpy as np
     from tqdm import tqdm
 
-    from boneage.segment import load_unet
+    from boneage.phantom.segment import load_unet
     from boneage.training.evaluate import rsna_cases
     from boneage.training.reference_fit import MIN_HANDS, measure_cases
 
     if args.unet is None:
         raise InputError(
             f"{folder} has no bone masks: give --unet, the U-Net whose measurements the table "
-            "will be read with (e.g. boneage/demo_models/unet/unet.pt)"
+            "will be read with (e.g. boneage/demo_models/unet-phantom/unet.pt)"
         )
     cases = rsna_cases(folder)
     if len(cases) - args.n_held_out < MIN_HANDS:
@@ -184,7 +184,8 @@ def _card(
         name=table.name,
         version=table.version,
         kind="reference",
-        architecture="Gaussian-likelihood age lookup over a 0-228 month grid (boneage.reference)",
+        architecture="Gaussian-likelihood age lookup over a 0-228 month grid "
+        "(boneage.multistep.table)",
         parameter_count=table.parameter_count,
         training_data=measured.training_data,
         held_out=HeldOut(

@@ -43,7 +43,7 @@ def _register_segment(models: argparse._SubParsersAction) -> None:
 
 
 def _train_segment(args: argparse.Namespace) -> int:
-    from boneage.segment import UNetConfig
+    from boneage.phantom.segment import UNetConfig
     from boneage.training.segment_train import TrainConfig, train_segmentation
 
     apply_threads(args)

@@ -1,8 +1,8 @@
 """DICOM radiographs through pydicom, header first.
 
 The header is read with ``stop_before_pixels=True`` and Rows × Columns × frames is checked before
-the pixel data is decoded (STANDARDS.md, "DICOM in"). Pixels then go through the display pipeline
-of PS3.4 N.2 with pydicom's own functions: Modality LUT or Rescale Slope/Intercept
+the pixel data is decoded (docs/standards.md, "DICOM in"). Pixels then go through the display
+pipeline of PS3.4 N.2 with pydicom's own functions: Modality LUT or Rescale Slope/Intercept
 (``apply_modality_lut``), VOI LUT or Window Center/Width (``apply_voi_lut``), and MONOCHROME1
 inversion so that bone is bright. Compressed transfer syntaxes (JPEG, JPEG-LS, JPEG 2000, RLE)
 are decoded by the pylibjpeg plugins; a syntax no installed decoder handles is refused by name.

@@ -18,8 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
-from boneage.reference import ReferenceTable
-from boneage.segment import load_unet
+from boneage.multistep.table import ReferenceTable
+from boneage.phantom.segment import load_unet
 from boneage.training.cards import describe_file
 from boneage.training.evaluate import evaluate_multistep, phantom_case
 from boneage.training.reference_fit import calibrate_interval_scales, fit_reference, measure_case
@@ -86,7 +86,7 @@ def write_reference(folder: Path, unet, segmentation: ModelCard) -> ModelCard:
         version=table.version,
         kind="reference",
         architecture="sex-specific reference of bone lengths, ratios and ossification stages by "
-        "age (boneage.reference), fitted to U-Net measurements and looked up after them",
+        "age (boneage.multistep.table), fitted to U-Net measurements and looked up after them",
         parameter_count=table.parameter_count,
         training_data=TrainingData(
             kind="phantom",
@@ -132,12 +132,13 @@ def fitted_reference(unet, segmentation: ModelCard) -> ReferenceTable:
     :data:`N_CALIBRATION_MULTISTEP` phantoms it never saw.
 
     Why fitted rather than the table derived from the published anatomy
-    (:func:`boneage.reference.default_reference`): the U-Net draws bones systematically shorter
-    or longer and sees ossification centres that are not there, so a table of true anatomy reads
-    its measurements as the wrong age. Measured on the 60 held-out phantoms of the card behind
-    ``unet-demo@1.0.0``: the anatomy table gave MAE 30.5 months (ratios) and 22.9 (mm), the
-    fitted table 15.5 and 13.2. The same U-Net training phantoms serve both, so the multi-step
-    path's data size stays that of its U-Net, as in :mod:`boneage.training.learning_curve`."""
+    (:func:`boneage.phantom.reference_default.default_reference`): the U-Net draws bones
+    systematically shorter or longer and sees ossification centres that are not there, so a table
+    of true anatomy reads its measurements as the wrong age. Measured on the 60 held-out phantoms
+    of the card behind ``unet-demo@1.0.0``: the anatomy table gave MAE 30.5 months (ratios) and
+    22.9 (mm), the fitted table 15.5 and 13.2. The same U-Net training phantoms serve both, so the
+    multi-step path's data size stays that of its U-Net, as in
+    :mod:`boneage.training.learning_curve`."""
     seeds = UNET.training_seeds()
     samples = [measure_case(phantom_case(seed), unet) for seed in seeds]
     table = fit_reference(

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from boneage.multistep import MultistepRejection, run_multistep
-from boneage.preprocess import INPUT_SIZE, preprocess
-from boneage.reference import ReferenceTable, SpacingMode
-from boneage.training.phantom import generate_phantom
+from boneage.multistep.table import ReferenceTable, SpacingMode
+from boneage.phantom import generate_phantom
+from boneage.phantom.crop import INPUT_SIZE, preprocess
+from boneage.phantom.multistep import MultistepRejection, run_multistep
 from boneage.training.segment_train import PHANTOM_SIZE
 
 
@@ -60,7 +60,7 @@ class MultistepEvaluation:
 
 def phantom_case(seed: int) -> LabelledImage:
     """The phantom of ``seed`` preprocessed as at inference: a right hand is mirrored to a left
-    one first, as :mod:`boneage.quality` does."""
+    one first, as :mod:`boneage.quality.orientation` does."""
     phantom = generate_phantom(seed, size=PHANTOM_SIZE)
     pixels = phantom.image[:, ::-1] if phantom.laterality == "R" else phantom.image
     prepared = preprocess(np.ascontiguousarray(pixels), size=INPUT_SIZE)

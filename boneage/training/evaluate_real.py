@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from boneage.age_bands import band_errors, metric_key
 from boneage.assess import Assessment, assess
 from boneage.contract import Estimate
 from boneage.errors import BoneAgeError
 from boneage.io import read_radiograph
 from boneage.modelcard import HeldOut, ModelCard
 from boneage.registry import FOLDERS, ModelBundle
+from boneage.report.age_bands import band_errors, metric_key
 from boneage.training.datasets.records import Record
 from boneage.training.datasets.rsna import RsnaDataset
 
@@ -188,7 +188,7 @@ def evaluate_folder(
         both_answered=both,
         agree=agree,
         seconds_per_image=round(seconds, 3),
-        models={kind: card.ident for kind, card in models.cards.items()},
+        models={kind: card.ident for kind, card in models.cards.by_kind().items()},
         failures=dict(failures),
     )
 

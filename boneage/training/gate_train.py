@@ -1,4 +1,4 @@
-"""Train the quality gate (:mod:`boneage.gate`): real hands against made-up negatives.
+"""Train the quality gate (:mod:`boneage.quality.gate`): real hands against made-up negatives.
 
 Positives are the real films of the cache's ``train`` split (less the calibration slice) and
 phantoms, so the shipped phantom demo still passes. Negatives are made here, one generator per
@@ -11,8 +11,8 @@ kind of image the gate must turn away, each in words on the report:
 * ``blurred``: real hands under a Gaussian blur of 2-5 % of the film;
 * ``cut_off``: the top 30-50 % of a real film (fingers, no wrist or carpus).
 
-Each negative goes through the runtime's :func:`boneage.quality.orient` and
-:func:`boneage.preprocess.field_square`, as an upload would. The threshold on the hand
+Each negative goes through the runtime's :func:`boneage.quality.orientation.orient` and
+:func:`boneage.framing.field.field_square`, as an upload would. The threshold on the hand
 probability is set on the calibration slice of real hands, so that at most
 :data:`TARGET_FALSE_REJECTION` of them would be turned away.
 """
@@ -30,13 +30,13 @@ from skimage import draw
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from boneage.gate import CLASSES, GATE_SIDE, Gate, GateConfig, GateNetwork
+from boneage.framing.field import field_square
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
-from boneage.preprocess import field_square
-from boneage.quality import orient
+from boneage.phantom import generate_phantom
+from boneage.quality.gate import CLASSES, GATE_SIDE, Gate, GateConfig, GateNetwork
+from boneage.quality.orientation import orient
 from boneage.training.cards import describe_file
 from boneage.training.image_cache import ImageCache
-from boneage.training.phantom import generate_phantom
 from boneage.training.regress_real import at_side, augment
 from boneage.training.splits import real_splits
 

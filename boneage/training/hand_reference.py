@@ -4,7 +4,7 @@ The same split as the end-to-end CNN (:func:`boneage.training.splits.real_splits
 curves are fitted on ``train`` minus a calibration slice, its temperature on half of those
 hands against the other half (:func:`boneage.training.reference_fit.fit_reference`), its
 interval widened split-conformally on the calibration slice, and every figure is taken on
-``val``. Hands the multi-step path rejects (:func:`boneage.multistep.hand_rejection_reason`)
+``val``. Hands the multi-step path rejects (:func:`boneage.multistep.run.hand_rejection_reason`)
 are left out of the fit, as at inference, and counted.
 """
 
@@ -16,12 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from boneage.age_bands import band_errors, metric_key
 from boneage.errors import InputError
-from boneage.landmarks import load_landmark_net
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
-from boneage.reference import ReferenceTable, estimate_age
+from boneage.multistep.estimator import estimate_age
+from boneage.multistep.landmarks import load_landmark_net
+from boneage.multistep.table import ReferenceTable
 from boneage.registry import LANDMARK_NETWORK, load_card
+from boneage.report.age_bands import band_errors, metric_key
 from boneage.training.cards import describe_file
 from boneage.training.hand_samples import MeasuredHand, load_measured, measure_cache, save_measured
 from boneage.training.image_cache import ImageCache
@@ -128,8 +129,8 @@ def describe_real_reference(fit: RealFit, path: Path, *, segmentation: str) -> M
         version=fit.table.version,
         kind="reference",
         architecture="sex-specific Gaussian-likelihood age lookup over a 0-228 month grid "
-        "(boneage.reference) of bone-length ratios, epiphysis and carpal shares of their joint "
-        f"regions, and centre presence, measured by {segmentation}",
+        "(boneage.multistep.table) of bone-length ratios, epiphysis and carpal shares of their "
+        f"joint regions, and centre presence, measured by {segmentation}",
         parameter_count=fit.table.parameter_count,
         training_data=TrainingData(
             kind="rsna-2017-train",

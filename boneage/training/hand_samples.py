@@ -3,7 +3,7 @@
 Fitting the reference table, calibrating it and drawing the learning curve all read the same
 measurements of the same films; the network runs once over the cache
 (:class:`~boneage.training.image_cache.ImageCache`, whose squares are exactly the runtime's
-:func:`~boneage.preprocess.field_square` input) and the measurements go to a JSON-lines file.
+:func:`~boneage.framing.field.field_square` input) and the measurements go to a JSON-lines file.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import numpy as np
 from torch import nn
 from tqdm import tqdm
 
-from boneage.hand_measure import HandMeasurements, measure_hand
-from boneage.landmarks import INPUT_SIDE, locate_batch
-from boneage.multistep import hand_rejection_reason
+from boneage.multistep.landmarks import INPUT_SIDE, locate_batch
+from boneage.multistep.measure import HandMeasurements, measure_hand
+from boneage.multistep.run import hand_rejection_reason
 from boneage.training.image_cache import ImageCache
 from boneage.training.reference_fit import Sample
 

@@ -6,7 +6,7 @@ and :func:`field_square` (the whole film as a square), and is kept as uint8 at
 :data:`CACHE_SIDE` pixels in one ``.npz`` beside its labels and split. The training loop then
 only augments and resizes tensors. Bone is made bright (an inverted film is flipped back) but
 pose and side stay as acquired, as the CNN reads them at inference
-(:attr:`boneage.quality.Oriented.as_acquired`).
+(:attr:`boneage.quality.orientation.Oriented.as_acquired`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from boneage.preprocess import field_square
-from boneage.quality import orient
+from boneage.framing.field import field_square
+from boneage.quality.orientation import orient
 from boneage.training.datasets.records import Record, load_case
 from boneage.training.datasets.rsna import read_rsna_labels, read_split
 

@@ -8,9 +8,10 @@ An RSNA-layout folder may hold, beside ``labels.csv`` and ``images/``:
 - ``roi_masks/<id>.png``: a label map of the image's size, bit 1 the joint regions and bit 2 the
   epiphyses and carpal bones.
 
-Each annotated image goes through the runtime's own framing (:func:`boneage.quality.orient`,
-:func:`boneage.preprocess.field_square`) and its annotations through the same crop and scale, so
-the network trains on exactly what it reads at inference.
+Each annotated image goes through the runtime's own framing
+(:func:`boneage.quality.orientation.orient`, :func:`boneage.framing.field.field_square`) and its
+annotations through the same crop and scale, so the network trains on exactly what it reads at
+inference.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from boneage.landmarks import FINGERS, INPUT_SIDE, LANDMARKS
-from boneage.preprocess import Preprocessed, field_square
-from boneage.quality import orient
+from boneage.framing.field import Framed, field_square
+from boneage.multistep.landmarks import FINGERS, INPUT_SIDE, LANDMARKS
+from boneage.quality.orientation import orient
 from boneage.training.datasets.records import load_case
 from boneage.training.datasets.rsna import read_rsna_labels, read_split
 
@@ -85,7 +86,7 @@ def read_keypoints(path: Path) -> dict[str, np.ndarray]:
     }
 
 
-def frame_points(points_xy: np.ndarray, prepared: Preprocessed) -> np.ndarray:
+def frame_points(points_xy: np.ndarray, prepared: Framed) -> np.ndarray:
     """Image (x, y) points → (row, column) at the model input framed by ``prepared``."""
     row0, col0, _, _ = prepared.crop_box
     rows = (points_xy[:, 1] + 0.5 - row0) * prepared.scale - 0.5
@@ -93,7 +94,7 @@ def frame_points(points_xy: np.ndarray, prepared: Preprocessed) -> np.ndarray:
     return np.stack([rows, cols], axis=1).astype(np.float32)
 
 
-def frame_mask(mask: np.ndarray, prepared: Preprocessed, side: int) -> np.ndarray:
+def frame_mask(mask: np.ndarray, prepared: Framed, side: int) -> np.ndarray:
     """A label map of the source image cut and scaled as ``prepared`` framed the image
     (nearest neighbour; 0 outside the image)."""
     row0, col0, _, _ = prepared.crop_box

@@ -23,15 +23,15 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from boneage.hand_measure import BONES, MIN_CONFIDENCE, SCALE_FROM, SCALE_TO
-from boneage.landmarks import (
+from boneage.modelcard import HeldOut, ModelCard, TrainingData
+from boneage.multistep.landmarks import (
     LANDMARKS,
     REGIONS,
     LandmarkConfig,
     locate_batch,
     save_landmark_net,
 )
-from boneage.modelcard import HeldOut, ModelCard, TrainingData
+from boneage.multistep.measure import BONES, MIN_CONFIDENCE, SCALE_FROM, SCALE_TO
 from boneage.registry import LANDMARK_NETWORK
 from boneage.training.budget import TrainingRecord
 from boneage.training.cards import describe_file

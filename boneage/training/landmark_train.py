@@ -1,4 +1,4 @@
-"""Train the hand-landmark U-Net (:mod:`boneage.landmarks`) on annotated real hands.
+"""Train the hand-landmark U-Net (:mod:`boneage.multistep.landmarks`) on annotated real hands.
 
 Supervision is partial: a hand may have landmarks, region masks or both
 (:class:`~boneage.training.landmark_data.AnnotatedHands`), and each loss counts only the hands
@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from boneage.landmarks import REGIONS, LandmarkConfig, build_landmark_net
+from boneage.multistep.landmarks import REGIONS, LandmarkConfig, build_landmark_net
 from boneage.training.budget import TrainingRecord, train_on_budget
 from boneage.training.landmark_data import AnnotatedHands
 from boneage.training.regress_real import photometric, random_pose

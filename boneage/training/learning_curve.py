@@ -9,7 +9,7 @@ For each training size ``n`` and replicate ``r``, both paths train on the SAME `
 evaluated on ONE fixed held-out set (seeds from :data:`EVALUATION_FIRST_SEED`). Methods (rows):
 
 - ``multistep-default``: the U-Net trained on the ``n`` phantoms, with the published-anatomy table
-  (:func:`boneage.reference.default_reference`), which needs no training data.
+  (:func:`boneage.phantom.reference_default.default_reference`), which needs no training data.
 - ``multistep-fitted``: the same U-Net, with a table fitted (:func:`boneage.training.reference_fit.
   fit_reference`) to the U-Net's own measurements of the same ``n`` training phantoms; this is the
   fair data-only variant, since its table too is learnt from the ``n`` labelled hands.
@@ -44,8 +44,9 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from boneage.reference import ReferenceTable, default_reference
-from boneage.segment import load_unet
+from boneage.multistep.table import ReferenceTable
+from boneage.phantom.reference_default import default_reference
+from boneage.phantom.segment import load_unet
 from boneage.training.evaluate import (
     LabelledImage,
     MultistepEvaluation,
@@ -330,7 +331,7 @@ def card_points(rows: Sequence[Row], *, source: str) -> list[dict]:
     """The curve as model cards carry it (:attr:`boneage.modelcard.ModelCard.learning_curve`):
     per shipped method and training size, the mean held-out MAE over the replicates that gave
     one, its range, and the rejections; ``method`` is the assessment's key ("multistep" or
-    "endtoend"), which the confidence notes look up (:mod:`boneage.notes`)."""
+    "endtoend"), which the confidence notes look up (:mod:`boneage.report.notes`)."""
     points = []
     for variant, method in CARD_METHODS.items():
         for n in sorted({r.n_train for r in rows if r.method == variant}):

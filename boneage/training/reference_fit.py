@@ -19,29 +19,31 @@ from torch import nn
 
 import boneage
 from boneage.conformal import conformal_scale
-from boneage.measure import measure_bones
-from boneage.multistep import rejection_reason
-from boneage.preprocess import INPUT_SIZE, crop_labels, preprocess
-from boneage.reference import (
-    AGE_GRID_MONTHS,
-    COVERAGE,
-    DEFAULT_TEMPERATURE,
-    MATURITY_PARTS,
-    Curve,
-    MaturityScore,
+from boneage.multistep.estimator import (
     Measured,
-    ReferenceTable,
-    SexReference,
     consensus_age,
     estimate_age,
     features,
-    part_of,
     per_bone_ages,
     score_inputs,
 )
-from boneage.segment import segment
+from boneage.multistep.table import (
+    AGE_GRID_MONTHS,
+    COVERAGE,
+    MATURITY_PARTS,
+    Curve,
+    MaturityScore,
+    ReferenceTable,
+    SexReference,
+    part_of,
+)
+from boneage.phantom import generate_phantom
+from boneage.phantom.crop import INPUT_SIZE, crop_labels, preprocess
+from boneage.phantom.measure import measure_bones
+from boneage.phantom.multistep import rejection_reason
+from boneage.phantom.reference_default import DEFAULT_TEMPERATURE
+from boneage.phantom.segment import segment
 from boneage.training.evaluate import LabelledImage
-from boneage.training.phantom import generate_phantom
 
 BANDWIDTH_MONTHS = 12.0
 MIN_WEIGHT = 3.0
@@ -136,13 +138,13 @@ TEMPERATURES = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
 
 def calibrate_temperature(table: ReferenceTable, samples: Iterable[Sample]) -> float:
     """The smallest temperature from :data:`TEMPERATURES` whose intervals cover the true age of
-    ``samples`` (hands not used to fit ``table``) at least :data:`~boneage.reference.COVERAGE`
+    ``samples`` (hands not used to fit ``table``) at least :data:`~boneage.multistep.table.COVERAGE`
     of the time in every spacing mode the table has (the largest one when none does).
 
     Only the samples ``table`` can read count: a table fitted on few hands may have no curve
     for one sex (with 25 hands, one sex had too few within a year of any age), and that must not
     sink the fit of the full set, whose curves have twice the hands. With no readable sample at
-    all the temperature stays :data:`~boneage.reference.DEFAULT_TEMPERATURE`."""
+    all the temperature stays :data:`~boneage.phantom.reference_default.DEFAULT_TEMPERATURE`."""
     samples = [s for s in samples if _readable(table, s)]
     if not samples:
         return DEFAULT_TEMPERATURE
@@ -186,7 +188,7 @@ def fit_reference(
     """A table fitted to ``samples`` in both spacing modes (absolute only from hands measured with
     a spacing), its temperature calibrated by fitting on every other sample and checking the
     coverage on the rest. ``source`` names the dataset in the provenance. With
-    ``maturity_score`` each sex also gets a :class:`~boneage.reference.MaturityScore` and its
+    ``maturity_score`` each sex also gets a :class:`~boneage.multistep.table.MaturityScore` and its
     curve, which the lookup then reads instead of multiplying the features' likelihoods."""
     samples = list(samples)
     if len(samples) < MIN_HANDS:
@@ -207,8 +209,9 @@ def fit_reference(
 def calibrate_interval_scales(table: ReferenceTable, samples: Iterable[Sample]) -> dict[str, float]:
     """Per spacing mode of ``table``, the split-conformal multiplier of the interval's half-widths
     (:func:`boneage.conformal.conformal_scale`, each case scored against the half on its side of
-    the median) that makes the interval cover :data:`~boneage.reference.COVERAGE` of ``samples``
-    (hands not used to fit ``table``). The absolute mode uses the samples with a spacing.
+    the median) that makes the interval cover :data:`~boneage.multistep.table.COVERAGE` of
+    ``samples`` (hands not used to fit ``table``). The absolute mode uses the samples with a
+    spacing.
 
     Widening around the estimate rather than raising the temperature: a flatter posterior also
     pulls its median toward the middle of the age grid, so tempering for coverage would move
@@ -314,10 +317,10 @@ def fit_score(
     ages_true: np.ndarray,
     ages: np.ndarray,
 ) -> SexReference:
-    """``reference`` with a :class:`~boneage.reference.MaturityScore` and its age table, and one
-    of each of :data:`~boneage.reference.MATURITY_PARTS`, fitted on every hand as the lookup
-    reads it: features not measured filled in from their curves at the other bones' consensus
-    age (:func:`~boneage.reference.score_inputs`)."""
+    """``reference`` with a :class:`~boneage.multistep.table.MaturityScore` and its age table, and
+    one of each of :data:`~boneage.multistep.table.MATURITY_PARTS`, fitted on every hand as the
+    lookup reads it: features not measured filled in from their curves at the other bones' consensus
+    age (:func:`~boneage.multistep.estimator.score_inputs`)."""
     if len(ages_true) < MIN_SAMPLES * 2:
         return reference
     keys = tuple(sorted(reference.continuous)) + tuple(sorted(reference.binary))
@@ -387,8 +390,8 @@ def measure_phantom(seed: int, *, size: int = INPUT_SIZE, model: nn.Module | Non
 
 def measure_case(case: LabelledImage, model: nn.Module) -> Sample:
     """A preprocessed labelled image measured on ``model``'s segmentation, exactly as
-    :func:`boneage.multistep.run_multistep` measures at inference (with the case's spacing, if
-    any)."""
+    :func:`boneage.phantom.multistep.run_multistep` measures at inference (with the case's spacing,
+    if any)."""
     measurements = measure_bones(segment(model, case.image), case.spacing_mm)
     return Sample(measurements, case.age_months, case.sex)
 
@@ -396,7 +399,7 @@ def measure_case(case: LabelledImage, model: nn.Module) -> Sample:
 @dataclass(frozen=True)
 class MeasuredCases:
     """The measurable hands of a set of cases, and how many were not: those the multi-step
-    estimate would reject (:func:`boneage.multistep.rejection_reason`)."""
+    estimate would reject (:func:`boneage.phantom.multistep.rejection_reason`)."""
 
     samples: list[Sample]
     n_unmeasurable: int
@@ -419,8 +422,8 @@ def measure_cases(cases: Iterable[LabelledImage], model: nn.Module) -> MeasuredC
 
 def held_out_metrics(table: ReferenceTable, samples: Iterable[Sample]) -> dict[str, float]:
     """Per spacing mode of ``table``, the mean absolute error (months) and the share of true ages
-    inside the :data:`~boneage.reference.COVERAGE` interval on ``samples`` (hands not used in the
-    fit), keyed ``mae_months/<mode>`` and ``coverage_90/<mode>``; the absolute mode is scored on
+    inside the :data:`~boneage.multistep.table.COVERAGE` interval on ``samples`` (hands not used in
+    the fit), keyed ``mae_months/<mode>`` and ``coverage_90/<mode>``; the absolute mode is scored on
     the samples measured with a spacing. NaN where no sample applies."""
     samples = list(samples)
     metrics: dict[str, float] = {}

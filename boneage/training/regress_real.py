@@ -15,7 +15,7 @@ Why it looks like this (figures measured on this project's 2-core CPU, batch 32)
 * **Augmentation** for what uploads vary in and the cached squares do not show: rotation,
   scale, aspect ratio (the RSNA copies are squashed to a square; uploads keep their shape),
   shift, mirroring, contrast, gamma and noise. Padding bars are trimmed at inference
-  (:func:`boneage.preprocess.trim_bars`), so they need no augmentation.
+  (:func:`boneage.framing.field.trim_bars`), so they need no augmentation.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from boneage.regress import AgeRegressor, Regressor, RegressorConfig, normalise
+from boneage.endtoend.cnn import AgeRegressor, Regressor, RegressorConfig, normalise
 from boneage.training.budget import TrainingRecord, train_on_budget
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from boneage.age_bands import band_errors, metric_key
 from boneage.conformal import conformal_scale
+from boneage.endtoend.cnn import COVERAGE, Regressor
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
-from boneage.regress import COVERAGE, Regressor
+from boneage.report.age_bands import band_errors, metric_key
 from boneage.training.cards import describe_file
 from boneage.training.image_cache import ImageCache
 from boneage.training.regress_real import RealTrainConfig, at_side, fit_real

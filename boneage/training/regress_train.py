@@ -1,4 +1,4 @@
-"""Training, calibration and evaluation of the end-to-end CNN (:mod:`boneage.regress`).
+"""Training, calibration and evaluation of the end-to-end CNN (:mod:`boneage.endtoend.cnn`).
 
 Three disjoint sets: training cases, a calibration split (never trained on) that fixes the
 interval multiplier by split conformal prediction, and a held-out test set on which the mean
@@ -9,7 +9,7 @@ are measured on the same phantoms.
 
 The same loop trains on a real dataset in the RSNA layout (CSV of id, age, sex and a folder of
 ``<id>.png``): :func:`folder_samples` reads it through :mod:`boneage.training.datasets`, and each
-image goes through the same quality-free :func:`boneage.preprocess.preprocess` as a phantom.
+image goes through the same quality-free :func:`boneage.phantom.crop.preprocess` as a phantom.
 """
 
 from __future__ import annotations
@@ -30,17 +30,17 @@ from monai.transforms import (
 )
 
 from boneage.conformal import conformal_scale
-from boneage.modelcard import HeldOut, ModelCard, TrainingData
-from boneage.preprocess import INPUT_SIZE, preprocess
-from boneage.regress import (
+from boneage.endtoend.cnn import (
     COVERAGE,
     AgeRegressor,
     Regressor,
     RegressorConfig,
     normalise,
 )
+from boneage.modelcard import HeldOut, ModelCard, TrainingData
+from boneage.phantom import generate_phantom
+from boneage.phantom.crop import INPUT_SIZE, preprocess
 from boneage.training.cards import describe_file
-from boneage.training.phantom import generate_phantom
 from boneage.training.segment_train import PHANTOM_SIZE
 from boneage.training.splits import CALIBRATION_FIRST_SEED, HELD_OUT_FIRST_SEED
 
@@ -86,7 +86,7 @@ class Evaluation:
 
 def phantom_sample(seed: int) -> Sample:
     """The preprocessed phantom of ``seed``; a right hand is mirrored to a left one, as
-    :mod:`boneage.quality` does at inference."""
+    :mod:`boneage.quality.orientation` does at inference."""
     phantom = generate_phantom(seed, size=PHANTOM_SIZE)
     image = phantom.image[:, ::-1] if phantom.laterality == "R" else phantom.image
     return Sample(
@@ -273,8 +273,8 @@ def train_regression(
             kind="phantom",
             size=len(train),
             seeds=tuple(train_seeds),
-            description=f"boneage.training.phantom seeds {train_seeds[0]}-{train_seeds[-1]}, "
-            f"{PHANTOM_SIZE} px, right hands mirrored, preprocessed with boneage.preprocess",
+            description=f"boneage.phantom seeds {train_seeds[0]}-{train_seeds[-1]}, "
+            f"{PHANTOM_SIZE} px, right hands mirrored, preprocessed with boneage.framing.field",
         )
     else:
         cases = folder_samples(Path(config.data))

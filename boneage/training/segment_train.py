@@ -1,9 +1,9 @@
 """Training the bone-segmentation U-Net on phantoms: MONAI loss, metric and augmentation.
 
 Each training phantom is generated from its seed
-(:func:`boneage.training.phantom.generate_phantom`), run
-through the shared :func:`boneage.preprocess.preprocess`, and its label mask cut and resized the
-same way (:func:`boneage.preprocess.crop_labels`), so the U-Net sees exactly what inference sees.
+(:func:`boneage.phantom.generate_phantom`), run
+through the shared :func:`boneage.phantom.crop.preprocess`, and its label mask cut and resized the
+same way (:func:`boneage.framing.field.crop_labels`), so the U-Net sees exactly what inference sees.
 MONAI dictionary transforms augment image and mask together; the loss is ``DiceCELoss`` (Dice
 for the small centres that cross-entropy would let vanish under the background, cross-entropy
 for stable early gradients); ``DiceMetric`` measures every bone on held-out phantoms.
@@ -38,12 +38,12 @@ from monai.transforms import (
     RandScaleIntensityd,
 )
 
-from boneage.anatomy import BY_LABEL, NUM_CLASSES
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
-from boneage.preprocess import crop_labels, preprocess
-from boneage.segment import UNetConfig, build_unet, parameter_count, save_unet, segment
+from boneage.phantom import generate_phantom
+from boneage.phantom.anatomy import BY_LABEL, NUM_CLASSES
+from boneage.phantom.crop import crop_labels, preprocess
+from boneage.phantom.segment import UNetConfig, build_unet, parameter_count, save_unet, segment
 from boneage.training.cards import describe_file
-from boneage.training.phantom import generate_phantom
 from boneage.training.splits import HELD_OUT_FIRST_SEED
 
 PHANTOM_SIZE = 512
@@ -162,9 +162,9 @@ def _card(config: TrainConfig, model: torch.nn.Module, weights: Path, dice: dict
             kind="phantom",
             size=config.n_train,
             seeds=tuple(seeds),
-            description=f"boneage.training.phantom seeds {seeds[0]}-{seeds[-1]}, "
+            description=f"boneage.phantom seeds {seeds[0]}-{seeds[-1]}, "
             f"{PHANTOM_SIZE} px, "
-            "preprocessed with boneage.preprocess",
+            "preprocessed with boneage.framing.field",
         ),
         held_out=HeldOut(
             kind="phantom",

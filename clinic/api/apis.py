@@ -1,8 +1,8 @@
 """The REST API views: validate with a nested InputSerializer, call one service or selector,
-render with a nested OutputSerializer (HackSoft styleguide, STYLE.md). No logic lives here.
+render with a nested OutputSerializer (docs/standards.md, "Code layout"). No logic lives here.
 
-Every view authenticates a Bearer token first (an anonymous call is a 401, STANDARDS.md), then a
-browser session; every read goes through the institution-scoped selectors, so another
+Every view authenticates a Bearer token first (an anonymous call is a 401, docs/standards.md), then
+a browser session; every read goes through the institution-scoped selectors, so another
 institution's study is a 404.
 """
 

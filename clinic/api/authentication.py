@@ -2,8 +2,8 @@
 
 DRF's ``TokenAuthentication`` parses the header and answers ``WWW-Authenticate: Bearer``, which
 makes an anonymous or badly authenticated call a 401 (not the 403 that session authentication
-alone gives, STANDARDS.md); only the lookup is replaced, by digest and excluding revoked tokens.
-drf-spectacular documents a subclass of ``TokenAuthentication`` as an HTTP bearer scheme.
+alone gives, docs/standards.md); only the lookup is replaced, by digest and excluding revoked
+tokens. drf-spectacular documents a subclass of ``TokenAuthentication`` as an HTTP bearer scheme.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The token acts as its user: it sees what the user's institution may see, nothing more. Only a
 SHA-256 digest of the token is stored. A bare hash suffices here, unlike for patient identifiers
-(STANDARDS.md asks for a keyed HMAC there): a token is 256 random bits, so it cannot be guessed
+(docs/standards.md asks for a keyed HMAC there): a token is 256 random bits, so it cannot be guessed
 from its digest, and an unkeyed digest survives a rotation of SECRET_KEY.
 """
 

@@ -213,14 +213,14 @@ if BONEAGE_S3_BUCKET:
         },
     }
 
-# Upload safety (STANDARDS.md): Django sets no maximum, the service enforces this one.
+# Upload safety (docs/standards.md): Django sets no maximum, the service enforces this one.
 BONEAGE_MAX_UPLOAD_BYTES = int(os.environ.get("BONEAGE_MAX_UPLOAD_BYTES", 64 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 # Key of the HMAC that hashes patient IDs and accession numbers (a bare SHA-256 is guessable).
 BONEAGE_IDENTIFIER_KEY = os.environ.get("BONEAGE_IDENTIFIER_KEY", "")
 
-# Celery with PyTorch (STANDARDS.md): long idempotent tasks, acknowledged after they finish.
+# Celery with PyTorch (docs/standards.md): long idempotent tasks, acknowledged after they finish.
 BONEAGE_DEVICE = os.environ.get("BONEAGE_DEVICE", "cpu")  # "cpu" | "gpu": the queue tasks go to
 BONEAGE_MODEL_DIR = os.environ.get("BONEAGE_MODEL_DIR") or None  # None: the shipped demo models
 BONEAGE_TORCH_THREADS = int(os.environ.get("BONEAGE_TORCH_THREADS", "1"))

@@ -3,8 +3,8 @@ ossification most likely at that age; tests of the table and of its fitting buil
 
 from __future__ import annotations
 
-from boneage import anatomy
-from boneage.measure import BoneMeasurement, Measurements, Ossification
+from boneage.phantom import anatomy
+from boneage.phantom.measure import BoneMeasurement, Measurements, Ossification
 
 
 def expected_ossification(age_months: float, sex: str) -> Ossification:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from boneage import anatomy
+from boneage.phantom import anatomy
 
 
 def test_label_ids_are_stable() -> None:

@@ -13,9 +13,9 @@ from boneage.assess import assess
 from boneage.cli import main
 from boneage.errors import MissingSex
 from boneage.io import read_radiograph
+from boneage.phantom import generate_phantom
 from boneage.radiograph import Radiograph
 from boneage.registry import ModelBundle, load_models
-from boneage.training.phantom import generate_phantom
 from tests.boneage.real_sample import UNLABELLED_REAL
 
 REAL_XRAYS = UNLABELLED_REAL
@@ -71,8 +71,8 @@ def test_assessment_follows_the_contract(models: ModelBundle) -> None:
     }
     for key in ("multistep", "endtoend"):
         _check_estimate(result[key])
-    assert result["endtoend"]["model"]["regression"] == models.cards["regression"].ident
-    assert result["multistep"]["model"]["segmentation"] == models.cards["segmentation"].ident
+    assert result["endtoend"]["model"]["regression"] == models.cards.cnn.ident
+    assert result["multistep"]["model"]["segmentation"] == models.cards.landmarks.ident
     assert set(result["models"]) == {"segmentation", "reference", "regression", "gate"}
     assert {"agree", "difference_months", "flag_for_review"} <= set(result["agreement"])
     assert result["input"] == result["input"] | {"sex": "F", "sex_source": "argument"}

@@ -4,8 +4,8 @@ import io
 
 from PIL import Image
 
-from boneage.chart import render_chart
 from boneage.contract import EndtoendEstimate, read_assessment
+from boneage.report.chart import render_chart
 from tests.contract_sample import contract_assessment
 
 

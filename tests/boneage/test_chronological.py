@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from boneage.chronological import bone_age_sd_months, compare
+from boneage.report.chronological import bone_age_sd_months, compare
 
 
 def test_sd_is_interpolated_between_tabulated_ages() -> None:

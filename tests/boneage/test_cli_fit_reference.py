@@ -15,7 +15,7 @@ from PIL import Image
 
 from boneage.cli import main
 from boneage.modelcard import ModelCard
-from boneage.reference import ReferenceTable
+from boneage.multistep.table import ReferenceTable
 from boneage.registry import DEFAULT_DIRECTORY
 from boneage.training.datasets import write_phantom_dataset
 from boneage.training.demo import PHANTOM_UNET_FOLDER

@@ -127,7 +127,7 @@ def test_phantom_folder_has_the_documented_layout(phantom_folder):
 
 
 def test_phantom_images_and_masks_round_trip_the_generator(phantom_folder):
-    from boneage.training.phantom import generate_phantom
+    from boneage.phantom import generate_phantom
 
     record = read_phantom_folder(phantom_folder)[1]
     phantom = generate_phantom(record.seed, size=PHANTOM_SIZE)

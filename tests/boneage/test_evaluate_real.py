@@ -81,7 +81,7 @@ def test_attach_puts_the_figures_on_the_cnn_card_and_the_models_still_load(tmp_p
     shutil.copytree(DEFAULT_DIRECTORY, models)
     args = ["evaluate", str(RSNA_SAMPLE), "--split", "val", "--limit", "3"]
     assert main([*args, "--models", str(models), "--attach"]) == 0
-    cards = load_models(models).cards
+    cards = load_models(models).cards.by_kind()
     for kind in ("regression", "reference"):
         card = cards[kind]
         assert card.held_out.kind == "rsna-2017-val"

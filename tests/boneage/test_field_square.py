@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from boneage.preprocess import field_square, trim_bars
+from boneage.framing.field import field_square, trim_bars
 from tests.boneage.real_sample import real_film
 
 

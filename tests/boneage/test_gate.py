@@ -7,8 +7,8 @@ import pytest
 from scipy import ndimage
 from skimage import draw
 
-from boneage.gate import Gate, load_gate
-from boneage.quality import check_quality
+from boneage.quality.checks import check_quality
+from boneage.quality.gate import Gate, load_gate
 from boneage.registry import DEFAULT_DIRECTORY
 from tests.boneage.real_sample import real_film, val_ids
 

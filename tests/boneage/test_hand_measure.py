@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from boneage.hand_measure import BONES, JOINTS, MIN_CONFIDENCE, HandMeasurements, measure_hand
-from boneage.landmarks import (
+from boneage.multistep.landmarks import (
     LANDMARKS,
     HandMap,
     Landmark,
@@ -16,8 +15,9 @@ from boneage.landmarks import (
     locate,
     locate_batch,
 )
-from boneage.multistep import hand_rejection_reason
-from boneage.overlay import render_hand_overlay
+from boneage.multistep.measure import BONES, JOINTS, MIN_CONFIDENCE, HandMeasurements, measure_hand
+from boneage.multistep.overlay import render_hand_overlay
+from boneage.multistep.run import hand_rejection_reason
 
 SIDE = 256
 

@@ -11,10 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from boneage.hand_measure import BONES, JOINTS, HandMeasurements, JointMeasurement
-from boneage.landmarks import INPUT_SIDE, LANDMARKS
-from boneage.preprocess import field_square
-from boneage.registry import load_card, load_segmentation
+from boneage.framing.field import field_square
+from boneage.multistep.landmarks import INPUT_SIDE, LANDMARKS
+from boneage.multistep.measure import BONES, JOINTS, HandMeasurements, JointMeasurement
+from boneage.registry import load_card, load_landmarks
 from boneage.training.hand_reference import fit_real_reference
 from boneage.training.hand_samples import MeasuredHand, load_measured, save_measured
 from boneage.training.landmark_data import (
@@ -147,8 +147,8 @@ def test_a_short_run_writes_a_card_the_registry_reads_and_resumes(annotated_fold
     assert metrics["hands_with_keypoints"] == 0 and metrics["hands_with_regions"] == 2
     assert 0 <= metrics["dice/epiphysis"] <= 1
     loaded, path = load_card(tmp_path)
-    network, framing = load_segmentation(path, loaded)
-    assert framing == "field" and not network.training
+    network = load_landmarks(path, loaded)  # refuses a card that is not a whole-film network
+    assert not network.training
     config = LandmarkTrainConfig(budget_minutes=60, max_epochs=1, batch_size=2)
     again = train_landmark_model(annotated_folder, tmp_path, config, resume=True)
     assert again.settings["steps"] == 3  # already at its epoch budget: nothing more to do

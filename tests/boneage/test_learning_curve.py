@@ -13,15 +13,15 @@ import pytest
 import torch
 from torch import nn
 
-from boneage.anatomy import NUM_CLASSES
 from boneage.cli import main
-from boneage.notes import other_method_sentence
-from boneage.preprocess import crop_labels, preprocess
-from boneage.reference import default_reference
+from boneage.phantom import generate_phantom
+from boneage.phantom.anatomy import NUM_CLASSES
+from boneage.phantom.crop import crop_labels, preprocess
+from boneage.phantom.reference_default import default_reference
 from boneage.registry import DEFAULT_DIRECTORY, load_models
+from boneage.report.notes import other_method_sentence
 from boneage.training.evaluate import LabelledImage, evaluate_multistep
 from boneage.training.learning_curve import CNN_BATCH, COLUMNS, SEG_BATCH, epochs_for
-from boneage.training.phantom import generate_phantom
 
 
 class _FixedMasks(nn.Module):
@@ -132,13 +132,11 @@ def test_tiny_phantom_curve_writes_every_row_the_plot_and_the_cards(tmp_path):
         main(["attach-curve", str(tmp_path / "learning_curve.json"), "--models", str(models)]) == 0
     )
     bundle = load_models(models)
-    points = bundle.cards["reference"].learning_curve
+    points = bundle.cards.reference.learning_curve
     assert {(p["method"], p["n_train"]) for p in points} == {
         (m, n) for m in ("multistep", "endtoend") for n in (4, 8)
     }
-    assert all(
-        p == q for p, q in zip(points, bundle.cards["regression"].learning_curve, strict=True)
-    )
+    assert all(p == q for p, q in zip(points, bundle.cards.cnn.learning_curve, strict=True))
     assert "at 8 training cases the end-to-end method measured" in other_method_sentence(
-        bundle.cards["reference"], "endtoend"
+        bundle.cards.reference, "endtoend"
     )

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from skimage.draw import ellipse, polygon
 
-from boneage.anatomy import BY_NAME
-from boneage.measure import measure_bones
+from boneage.phantom.anatomy import BY_NAME
+from boneage.phantom.measure import measure_bones
 
 
 def _rectangle(mask: np.ndarray, label: int, centre, length: float, width: float, angle_deg: float):

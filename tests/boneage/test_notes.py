@@ -6,8 +6,9 @@ from dataclasses import replace
 
 import pytest
 
+from boneage.contract import Estimate
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
-from boneage.notes import (
+from boneage.report.notes import (
     agreement_sentence,
     band_sentence,
     compare_estimates,
@@ -52,7 +53,7 @@ def cards():
 
 
 def estimate(age, low, high):
-    return {"age_months": age, "interval_months": [low, high]}
+    return Estimate(age_months=age, interval_months=(low, high))
 
 
 def test_estimates_within_their_combined_uncertainty_agree_without_review():
@@ -80,7 +81,7 @@ def test_separate_intervals_disagree_and_flag_for_review():
 
 
 def test_one_missing_estimate_flags_for_review_without_agreement_sentence():
-    agreement = compare_estimates({"rejected": "no hand"}, estimate(100, 90, 110))
+    agreement = compare_estimates(Estimate(rejected="no hand"), estimate(100, 90, 110))
     assert agreement.agree is None and agreement.flag_for_review
     assert "Only the end-to-end method" in agreement.reason
     assert agreement_sentence(agreement, "multistep") is None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from boneage.anatomy import BY_NAME
-from boneage.measure import measure_bones
-from boneage.overlay import OUTLIER_RGB, UPSCALE, render_overlay, short_name
+from boneage.multistep.overlay import OUTLIER_RGB, UPSCALE, short_name
+from boneage.phantom.anatomy import BY_NAME
+from boneage.phantom.measure import measure_bones
+from boneage.phantom.overlay import render_overlay
 
 
 def _mask() -> np.ndarray:

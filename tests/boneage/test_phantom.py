@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from boneage import anatomy
-from boneage.training.phantom import Phantom, generate_phantom
+from boneage.phantom import Phantom, anatomy, generate_phantom
 
 SEEDS = range(6)
 

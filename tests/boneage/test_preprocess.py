@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from boneage.errors import InputError
-from boneage.preprocess import INPUT_SIZE, crop_labels, preprocess
-from boneage.training.phantom import generate_phantom
+from boneage.phantom import generate_phantom
+from boneage.phantom.crop import INPUT_SIZE, crop_labels, preprocess
 from tests.boneage.real_sample import UNLABELLED_REAL
 
 REAL = UNLABELLED_REAL

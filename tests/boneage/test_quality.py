@@ -7,9 +7,10 @@ import pytest
 import torch
 from skimage import draw, transform
 
-from boneage.preprocess import find_hand
-from boneage.quality import check_quality, is_inverted, thumb_side
-from boneage.training.phantom import generate_phantom
+from boneage.framing.outline import find_hand
+from boneage.phantom import generate_phantom
+from boneage.quality.checks import check_quality
+from boneage.quality.orientation import is_inverted, thumb_side
 from tests.boneage.real_sample import UNLABELLED_REAL
 
 REAL = UNLABELLED_REAL

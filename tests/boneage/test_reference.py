@@ -7,14 +7,11 @@ import json
 
 import pytest
 
-from boneage import anatomy
-from boneage.measure import UNMEASURED_LENGTHS, Ossification
-from boneage.reference import (
-    SCHEMA,
-    ReferenceTable,
-    default_reference,
-    estimate_age,
-)
+from boneage.multistep.estimator import estimate_age
+from boneage.multistep.table import SCHEMA, ReferenceTable
+from boneage.phantom import anatomy
+from boneage.phantom.measure import UNMEASURED_LENGTHS, Ossification
+from boneage.phantom.reference_default import default_reference
 from tests.boneage.reference_hands import hand_at
 
 

@@ -7,8 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from boneage import anatomy
-from boneage.reference import ReferenceTable, default_reference, estimate_age
+from boneage.multistep.estimator import estimate_age
+from boneage.multistep.table import ReferenceTable
+from boneage.phantom import anatomy
+from boneage.phantom.reference_default import default_reference
 from boneage.training.reference_fit import Sample, calibrate_interval_scales, fit_reference
 from tests.boneage.reference_hands import hand_at
 
@@ -97,7 +99,7 @@ def _maturing_hands(n: int, rng: np.random.Generator) -> list[Sample]:
     """Landmark measurements of hands whose epiphyses fill their joints as they mature: each
     joint's share follows one age curve plus the hand's own maturity offset (shared by all its
     joints, as in a real child) and the joint's own noise."""
-    from boneage.hand_measure import JOINTS, HandMeasurements, JointMeasurement
+    from boneage.multistep.measure import JOINTS, HandMeasurements, JointMeasurement
 
     samples = []
     for _ in range(n):
@@ -151,8 +153,8 @@ def test_too_few_hands_for_a_score_fall_back_to_a_tempered_table():
 
 
 def test_carpal_and_tubular_parts_are_scored_and_an_asynchrony_is_said():
-    from boneage.hand_measure import HandMeasurements, JointMeasurement
-    from boneage.multistep import maturity_parts
+    from boneage.multistep.measure import HandMeasurements, JointMeasurement
+    from boneage.multistep.run import maturity_parts
 
     rng = np.random.default_rng(5)
     table = fit_reference(
@@ -175,7 +177,7 @@ def test_carpal_and_tubular_parts_are_scored_and_an_asynchrony_is_said():
     estimate = estimate_age(table, measured, "F", "ratios")
     carpal, tubular = estimate.parts["carpal"][0], estimate.parts["tubular"][0]
     assert carpal < tubular - 60
-    words = maturity_parts(estimate.parts)["asynchrony"]
+    words = maturity_parts(estimate.parts).asynchrony
     assert words.startswith("The carpal bones read") and "tubular bones are ahead" in words
     calm = estimate_age(table, hand.measurements, hand.sex, "ratios")
-    assert maturity_parts(calm.parts)["asynchrony"] is None
+    assert maturity_parts(calm.parts).asynchrony is None

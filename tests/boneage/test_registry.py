@@ -9,18 +9,19 @@ from pathlib import Path
 import pytest
 import torch
 
+from boneage.endtoend.cnn import AgeRegressor, Regressor, RegressorConfig
 from boneage.errors import ModelUnavailable
-from boneage.gate import Gate, GateConfig, GateNetwork
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
-from boneage.reference import default_reference
-from boneage.registry import load_models
-from boneage.regress import AgeRegressor, Regressor, RegressorConfig
-from boneage.segment import UNetConfig, build_unet, save_unet
+from boneage.multistep.landmarks import LandmarkConfig, build_landmark_net, save_landmark_net
+from boneage.phantom.reference_default import default_reference
+from boneage.phantom.segment import UNetConfig, build_unet, save_unet
+from boneage.quality.gate import Gate, GateConfig, GateNetwork
+from boneage.registry import LANDMARK_NETWORK, load_models
 
 torch.set_num_threads(1)
 
 
-def _write_card(folder: Path, kind: str, file: str) -> None:
+def _write_card(folder: Path, kind: str, file: str, **settings) -> None:
     ModelCard(
         name=f"{kind}-test",
         version="0.0.1",
@@ -31,19 +32,21 @@ def _write_card(folder: Path, kind: str, file: str) -> None:
         held_out=HeldOut(kind="phantom", size=1),
         file=file,
         file_sha256=hashlib.sha256((folder / file).read_bytes()).hexdigest(),
+        settings=settings,
     ).save(folder / "card.json")
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
-    for folder in ("unet", "reference", "cnn", "gate"):
+    for folder in ("landmarks", "reference", "cnn", "gate"):
         (root / folder).mkdir()
-    save_unet(build_unet(UNetConfig()), UNetConfig(), root / "unet" / "unet.pt")
-    _write_card(root / "unet", "segmentation", "unet.pt")
+    config = LandmarkConfig()
+    save_landmark_net(build_landmark_net(config), config, root / "landmarks" / "landmarks.pt")
+    _write_card(root / "landmarks", "segmentation", "landmarks.pt", network=LANDMARK_NETWORK)
     default_reference().save(root / "reference" / "reference.json")
     _write_card(root / "reference", "reference", "reference.json")
-    Regressor(AgeRegressor(RegressorConfig()), 1.645).save(root / "cnn" / "cnn.pt")
+    Regressor(AgeRegressor(RegressorConfig(framing="field")), 1.645).save(root / "cnn" / "cnn.pt")
     _write_card(root / "cnn", "regression", "cnn.pt")
     Gate(GateNetwork(GateConfig())).save(root / "gate" / "gate.pt")
     _write_card(root / "gate", "gate", "gate.pt")
@@ -52,11 +55,30 @@ def model_dir(tmp_path_factory):
 
 def test_bundle_holds_four_models_and_their_cards(model_dir):
     bundle = load_models(model_dir)
-    assert set(bundle.cards) == {"segmentation", "reference", "regression", "gate"}
+    assert set(bundle.cards.by_kind()) == {"segmentation", "reference", "regression", "gate"}
     assert bundle.gate.network.config.threshold == pytest.approx(GateConfig().threshold)
-    assert bundle.cards["regression"].ident == "regression-test@0.0.1"
-    assert bundle.regressor.interval_scale == pytest.approx(1.645)
-    assert not bundle.unet.training
+    assert bundle.cards.cnn.ident == "regression-test@0.0.1"
+    assert bundle.cnn.interval_scale == pytest.approx(1.645)
+    assert not bundle.landmarks.training
+
+
+def test_a_phantom_era_bone_unet_is_refused_in_words(model_dir, tmp_path):
+    """The runtime reads whole films: the bone U-Net of the phantom era reads a hand crop."""
+    shutil.copytree(model_dir, tmp_path / "m")
+    folder = tmp_path / "m" / "landmarks"
+    save_unet(build_unet(UNetConfig()), UNetConfig(), folder / "unet.pt")
+    _write_card(folder, "segmentation", "unet.pt")
+    with pytest.raises(ModelUnavailable, match="not a landmark U-Net"):
+        load_models(tmp_path / "m")
+
+
+def test_a_cnn_trained_on_the_hand_crop_is_refused_in_words(model_dir, tmp_path):
+    shutil.copytree(model_dir, tmp_path / "m")
+    folder = tmp_path / "m" / "cnn"
+    Regressor(AgeRegressor(RegressorConfig(framing="hand")), 1.645).save(folder / "cnn.pt")
+    _write_card(folder, "regression", "cnn.pt")
+    with pytest.raises(ModelUnavailable, match="hand crop"):
+        load_models(tmp_path / "m")
 
 
 def test_missing_folder_is_model_unavailable(model_dir, tmp_path):

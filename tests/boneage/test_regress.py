@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from boneage.errors import ModelUnavailable
-from boneage.regress import (
+from boneage.endtoend.cnn import (
     AgeRegressor,
     Regressor,
     RegressorConfig,
     load_regressor,
 )
+from boneage.errors import ModelUnavailable
 
 torch.set_num_threads(1)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from boneage.endtoend.cnn import load_regressor
 from boneage.modelcard import ModelCard
-from boneage.regress import load_regressor
 from boneage.training.regress_train import (
     RegressTrainConfig,
     phantom_sample,

@@ -6,9 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from boneage.anatomy import NUM_CLASSES
 from boneage.errors import ModelUnavailable
-from boneage.segment import UNetConfig, build_unet, load_unet, parameter_count, save_unet, segment
+from boneage.phantom.anatomy import NUM_CLASSES
+from boneage.phantom.segment import (
+    UNetConfig,
+    build_unet,
+    load_unet,
+    parameter_count,
+    save_unet,
+    segment,
+)
 
 torch.set_num_threads(1)
 

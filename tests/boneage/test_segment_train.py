@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from boneage.modelcard import ModelCard
-from boneage.segment import load_unet
+from boneage.phantom.segment import load_unet
 from boneage.training.segment_train import TrainConfig, train_segmentation
 from boneage.training.splits import HELD_OUT_FIRST_SEED
 

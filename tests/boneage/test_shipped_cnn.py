@@ -19,7 +19,7 @@ def models() -> ModelBundle:
 
 
 def test_card_says_what_it_was_trained_on_and_under_which_terms(models):
-    card = models.cards["regression"]
+    card = models.cards.cnn
     assert card.training_data.kind == "rsna-2017-train"
     assert card.training_data.size > 9000
     assert "non-commercial research" in card.training_data.description
@@ -29,7 +29,7 @@ def test_card_says_what_it_was_trained_on_and_under_which_terms(models):
 
 
 def test_real_validation_films_are_read_about_as_well_as_the_card_says(models):
-    card = models.cards["regression"]
+    card = models.cards.cnn
     errors, inside = [], []
     for record in RsnaDataset(RSNA_SAMPLE, split="val").records:
         result = assess(read_radiograph(record.image_path), models=models, sex=record.sex)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from boneage.age_bands import band_errors
-from boneage.gate import CLASSES, GATE_SIDE
+from boneage.quality.gate import CLASSES, GATE_SIDE
+from boneage.report.age_bands import band_errors
 from boneage.training.gate_train import make_negatives
 from boneage.training.image_cache import CACHE_SIDE, ImageCache, build_cache
 from boneage.training.regress_real import (

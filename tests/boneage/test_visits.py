@@ -8,7 +8,7 @@ import math
 import pytest
 from PIL import Image
 
-from boneage.visits import Visit, VisitEstimate, render_visits_chart, velocities
+from boneage.report.visits import Visit, VisitEstimate, render_visits_chart, velocities
 
 
 def _visit(label: str, age: float | None, **ages: float) -> Visit:

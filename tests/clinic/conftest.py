@@ -30,7 +30,7 @@ def _media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None
 
 
 def phantom_png_bytes(*, seed: int = 3, age_months: float = 120.0, sex: str = "F") -> bytes:
-    """A phantom hand radiograph as 16-bit PNG bytes (``boneage.training.phantom``)."""
+    """A phantom hand radiograph as 16-bit PNG bytes (``boneage.phantom``)."""
     from clinic.management.commands.bootstrap_demo import phantom_png
 
     return phantom_png(seed=seed, age_months=age_months, sex=sex)

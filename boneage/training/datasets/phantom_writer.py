@@ -4,7 +4,7 @@ Layout written into ``out_dir``::
 
     labels.csv        id,boneage,male,spacing_mm,laterality,seed
     images/<id>.png   16-bit grayscale, the phantom's 0..1 image times 65535
-    masks/<id>.png    8-bit label ids of boneage.anatomy (0 background)
+    masks/<id>.png    8-bit label ids of boneage.phantom.anatomy (0 background)
     dataset.json      generator and version, dataset seed, seed rule, size, n, date, sample seeds
 
 Seeds: sample ``i`` of the dataset with seed ``s`` is phantom ``s * SEEDS_PER_DATASET + i``.
@@ -26,8 +26,8 @@ from PIL import Image
 
 import boneage
 from boneage.errors import DatasetError
+from boneage.phantom import generate_phantom
 from boneage.training.datasets.records import MIN_DATASET_SIDE_PX, Record
-from boneage.training.phantom import generate_phantom
 
 SEEDS_PER_DATASET = 1_000_000
 """Width of each dataset's range of phantom seeds, and so the largest dataset one seed gives."""
@@ -76,7 +76,7 @@ def write_phantom_dataset(
             progress(1)
     _write_labels(out_dir / "labels.csv", records)
     manifest = {
-        "generator": "boneage.training.phantom.generate_phantom",
+        "generator": "boneage.phantom.generate_phantom",
         "generator_version": boneage.__version__,
         "dataset_seed": seed,
         "seed_rule": f"sample seed = dataset_seed * {SEEDS_PER_DATASET} + index",

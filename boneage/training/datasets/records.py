@@ -46,7 +46,7 @@ class Record:
 @dataclass(frozen=True)
 class Case:
     """A record with its pixels loaded: ``pixels`` float32 (H, W) 0..1 bone bright, ``labels``
-    uint8 (H, W) label ids of :mod:`boneage.anatomy`, or ``None`` without a mask."""
+    uint8 (H, W) label ids of :mod:`boneage.phantom.anatomy`, or ``None`` without a mask."""
 
     record: Record
     pixels: np.ndarray

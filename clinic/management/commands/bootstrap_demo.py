@@ -23,7 +23,7 @@ DEMO_PHANTOM = {"seed": 7, "age_months": 126.0, "sex": "F"}
 
 def phantom_png(*, seed: int, age_months: float, sex: str) -> bytes:
     """A synthetic hand radiograph of known age and sex as 16-bit PNG bytes."""
-    from boneage.training.phantom import generate_phantom
+    from boneage.phantom import generate_phantom
 
     phantom = generate_phantom(seed, age_months=age_months, sex=sex)
     pixels = np.clip(phantom.image * 65535.0, 0, 65535).astype(np.uint16)

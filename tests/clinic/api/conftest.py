@@ -20,8 +20,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from rest_framework.test import APIClient
 
-from boneage.chart import render_chart
 from boneage.contract import read_assessment
+from boneage.report.chart import render_chart
 from clinic.api.tokens import api_token_create
 from clinic.models import Report, Study
 from clinic.services import study_create

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 
-from boneage.chronological import bone_age_sd_months
 from boneage.contract import read_assessment
+from boneage.report.chronological import bone_age_sd_months
 from clinic.fhir import ReportContext, SignOff, diagnostic_report
 from tests.clinic.conftest import contract_assessment
 

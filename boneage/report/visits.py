@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from boneage.chart import draw_normal_band, finish_png, new_figure
+from boneage.report.chart import draw_normal_band, finish_png, new_figure
 
 Z_90 = 1.6449
 """The standard normal quantile of a two-sided 90 % interval."""

@@ -2,7 +2,7 @@
 
 Drawn from the assessment record alone (:mod:`boneage.contract`), so that the web app, the API
 and a notebook all draw the same picture from a stored report. The band is ±2 SD of skeletal age
-(:mod:`boneage.chronological`) around bone age = chronological age.
+(:mod:`boneage.report.chronological`) around bone age = chronological age.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from boneage.chronological import SDS_LIMIT, bone_age_sd_months  # noqa: E402
 from boneage.contract import AssessmentRecord  # noqa: E402
+from boneage.report.chronological import SDS_LIMIT, bone_age_sd_months  # noqa: E402
 
 _METHODS = (("multistep", "Multi-step", "#1f6fb2", "o"), ("endtoend", "End-to-end", "#c2571a", "s"))
 

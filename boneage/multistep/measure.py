@@ -1,4 +1,5 @@
-"""Measurements of a real hand read from the landmark U-Net's map (:mod:`boneage.landmarks`).
+"""Measurements of a real hand read from the landmark U-Net's map
+(:mod:`boneage.multistep.landmarks`).
 
 What is measured, and why it carries age on a film without pixel spacing:
 
@@ -27,11 +28,12 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from boneage.landmarks import HandMap
+from boneage.contract import JointReadout, LandmarkReadout
+from boneage.multistep.landmarks import HandMap
 
 MIN_CONFIDENCE = 0.2
 """A landmark counts as found when at least this share of its heatmap's probability lies at its
-peak (:attr:`boneage.landmarks.Landmark.confidence`)."""
+peak (:attr:`boneage.multistep.landmarks.Landmark.confidence`)."""
 
 SCALE_FROM, SCALE_TO = "wrist", "middle_mcp"
 """The hand's own length scale: distal radius to third MCP joint (the carpus and the third
@@ -51,7 +53,8 @@ BONES: dict[str, tuple[str, str]] = {
         )
     },
 }
-"""Each bone measured, between the two landmarks at its ends (names of :mod:`boneage.anatomy`)."""
+"""Each bone measured, between the two landmarks at its ends (the anatomical names the reference
+table and the report use)."""
 
 JOINTS: tuple[str, ...] = (
     "thumb_mcp",
@@ -107,8 +110,9 @@ class HandMeasurements:
     spacing_mm: float | None = None
 
     def features(self, mode: str) -> tuple[dict[str, float], dict[str, bool]]:
-        """The (continuous, binary) features of the reference table (:mod:`boneage.reference`);
-        in ``absolute_mm`` mode lengths are in millimetres, otherwise over the hand scale."""
+        """The (continuous, binary) features of the reference table
+        (:mod:`boneage.multistep.table`); in ``absolute_mm`` mode lengths are in millimetres,
+        otherwise over the hand scale."""
         continuous: dict[str, float] = {}
         if self.scale_px:
             for bone, length in self.lengths_px.items():
@@ -150,22 +154,27 @@ class HandMeasurements:
             spacing_mm=spacing_mm,
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "scale_px": None if self.scale_px is None else round(self.scale_px, 1),
-            "lengths_px": {k: round(v, 1) for k, v in self.lengths_px.items()},
-            "joints": {
-                j: {
-                    "region_px": m.region_px,
-                    "epiphysis_px": m.epiphysis_px,
-                    "region_width_px": round(m.region_width_px, 2),
-                    "epiphysis_width_px": round(m.epiphysis_width_px, 2),
-                    "epiphysis_height_px": round(m.epiphysis_height_px, 2),
-                }
+    def readout(self) -> LandmarkReadout:
+        """What the report shows of the landmark map (the contract's ``landmarks``)."""
+        return LandmarkReadout(
+            scale_px=None if self.scale_px is None else round(self.scale_px, 1),
+            lengths_px={k: round(v, 1) for k, v in self.lengths_px.items()},
+            joints={
+                j: JointReadout(
+                    region_px=m.region_px,
+                    epiphysis_px=m.epiphysis_px,
+                    region_width_px=round(m.region_width_px, 2),
+                    epiphysis_width_px=round(m.epiphysis_width_px, 2),
+                    epiphysis_height_px=round(m.epiphysis_height_px, 2),
+                )
                 for j, m in self.joints.items()
             },
-            "missing_landmarks": list(self.missing_landmarks),
-        }
+            missing_landmarks=list(self.missing_landmarks),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """:meth:`readout` as JSON (measured hands kept for refitting tables)."""
+        return self.readout().model_dump(mode="json")
 
 
 def _centre(joint: str) -> str:

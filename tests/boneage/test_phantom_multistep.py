@@ -14,12 +14,13 @@ import pytest
 import torch
 from torch import nn
 
-from boneage.anatomy import NUM_CLASSES
 from boneage.errors import MissingSex
-from boneage.multistep import MultistepRejection, MultistepResult, run_multistep
-from boneage.preprocess import crop_labels, preprocess
-from boneage.reference import ReferenceTable, default_reference
-from boneage.training.phantom import generate_phantom
+from boneage.multistep.table import ReferenceTable
+from boneage.phantom import generate_phantom
+from boneage.phantom.anatomy import NUM_CLASSES
+from boneage.phantom.crop import crop_labels, preprocess
+from boneage.phantom.multistep import MultistepRejection, MultistepResult, run_multistep
+from boneage.phantom.reference_default import default_reference
 
 torch.set_num_threads(1)
 

@@ -11,7 +11,7 @@ torch thread, 256 x 256 input):
 - Decoder channels (64, 32, 16, 16, 8): the default (256, 128, 64, 32, 16) costs four times the
   compute; 51 classes of mostly convex bones need little decoder width, while the full five-level
   depth keeps the receptive field that tells one finger from the next.
-- Input size 256 (:data:`boneage.preprocess.INPUT_SIZE`): at a typical hand crop of 150-200 mm a
+- Input size 256 (:data:`boneage.framing.field.INPUT_SIZE`): at a typical hand crop of 150-200 mm a
   pixel is 0.6-0.8 mm, so the smallest centres (an infant's pisiform-sized nuclei, the fifth distal
   epiphysis, 2-3 mm) still cover several pixels; 320 would cost ~1.5 x at every step.
 """
@@ -28,9 +28,9 @@ import segmentation_models_pytorch as smp
 import torch
 from torch import nn
 
-from boneage.anatomy import NUM_CLASSES
 from boneage.errors import ModelUnavailable
-from boneage.preprocess import INPUT_SIZE
+from boneage.framing.field import INPUT_SIZE
+from boneage.phantom.anatomy import NUM_CLASSES
 
 _DEPTH = 5
 """Encoder depth: inputs are padded to a multiple of 2**5 pixels."""
@@ -52,7 +52,7 @@ class UNetConfig:
 
 def build_unet(config: UNetConfig = UNetConfig()) -> nn.Module:
     """A randomly initialised U-Net: 1 input channel (the preprocessed radiograph), one output
-    channel per class of :mod:`boneage.anatomy` (background included)."""
+    channel per class of :mod:`boneage.phantom.anatomy` (background included)."""
     return smp.Unet(
         encoder_name=config.encoder,
         encoder_weights=None,
@@ -91,7 +91,7 @@ def load_unet(path: Path, device: str | torch.device = "cpu") -> tuple[nn.Module
 
 def segment(model: nn.Module, image: np.ndarray) -> np.ndarray:
     """Label ids (uint8, same (H, W) as ``image``) of the argmax of ``model`` on a preprocessed
-    image (float 0..1, see :func:`boneage.preprocess.preprocess`). The image is zero-padded to a
+    image (float 0..1, see :func:`boneage.phantom.crop.preprocess`). The image is zero-padded to a
     multiple of 32 pixels, which the five-level U-Net needs, and the padding is cut off again."""
     image = np.asarray(image, dtype=np.float32)
     if image.ndim != 2:

@@ -16,7 +16,7 @@ what a bone-age reader looks at (see ``docs/real-data.md``):
 One segmentation-models-pytorch U-Net predicts both: two sigmoid region channels and one
 heatmap per landmark, each read as a spatial softmax (its peak is the landmark, and how much of
 the probability lies near the peak says how sure the network is that the landmark is on the
-film). It reads the whole film as :func:`boneage.preprocess.field_square` frames it, as
+film). It reads the whole film as :func:`boneage.framing.field.field_square` frames it, as
 acquired (no turning or mirroring), at 256 pixels: the same input as the end-to-end CNN, so no
 hand outline has to be traced on films whose outline cannot be traced.
 """

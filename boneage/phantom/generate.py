@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from boneage.training.phantom import markers, render
-from boneage.training.phantom.acquisition import Acquisition, expose
-from boneage.training.phantom.primitives import Tube
-from boneage.training.phantom.skeleton import (
+from boneage.phantom import markers, render
+from boneage.phantom.acquisition import Acquisition, expose
+from boneage.phantom.primitives import Tube
+from boneage.phantom.skeleton import (
     Maturity,
     build_skeleton,
     hand_extent_mm,
@@ -37,7 +37,7 @@ _SOFT_DOWNSAMPLE = 4
 @dataclass(frozen=True)
 class Phantom:
     """A synthetic radiograph: ``image`` float32 (H, W) 0..1 bone bright; ``labels`` uint8 (H, W)
-    with the label ids of :mod:`boneage.anatomy` (0 background), aligned pixel for pixel;
+    with the label ids of :mod:`boneage.phantom.anatomy` (0 background), aligned pixel for pixel;
     ``age_months`` the skeletal age the hand was built at; ``laterality`` the hand as acquired (a
     right hand is the mirror image of a left); ``spacing_mm`` the isotropic pixel spacing."""
 

@@ -1,18 +1,15 @@
-"""Quality checks and automatic corrections before either estimate, each stated in words.
+"""Orientation checks and corrections, read from the hand's outline, each stated in words.
 
 In order: is there an image at all (not blank), is it inverted (background brighter than the
 hand: flipped back), can the hand's outline be traced (one large object with fingers, not a
 compact blob, scattered shapes or a trunk filling the field), is it upright (the principal axis
 of hand and forearm: rotated when tilted beyond :data:`MAX_TILT_DEG`, turned over when the
 fingers point down), and which side (DICOM laterality when present, else the thumb's side; a
-right hand is mirrored so the multi-step path sees a left hand). Pose and side are corrected
-only when the outline could be traced. A check that cannot decide says so ("laterality not
-determined") rather than guess.
+right hand is mirrored to a left hand). Pose and side are corrected only when the outline could
+be traced. A check that cannot decide says so ("laterality not determined") rather than guess.
 
-Whether the film is an assessable hand at all is decided by the learned gate
-(:mod:`boneage.gate`) when one is loaded: on real films the outline rules alone turned away 43 %
-of hands, because the largest bright object of a collimated or dark film is often a rectangle.
-The outline's finding is then quoted beside the gate's reason.
+The outline is found once per film (:func:`boneage.framing.outline.find_hand`); turning the film
+upright turns the outline with it, so pose and side are read from that one outline.
 
 Written here with scikit-image region properties because none of MONAI's transforms answers
 these questions; every threshold is a named constant with its reason.
@@ -20,15 +17,15 @@ these questions; every threshold is a named constant with its reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage, signal
 from skimage import filters, measure, transform
 
+from boneage.contract import Check
 from boneage.errors import InputError
-from boneage.gate import Gate
-from boneage.preprocess import WORK_SIDE, HandMask, downsample, find_hand, flat_border_regions
+from boneage.framing.outline import WORK_SIDE, HandMask, downsample, find_hand, flat_border_regions
 
 MIN_STD = 0.01
 """Below this intensity standard deviation (0..1 units) the image is blank."""
@@ -50,32 +47,6 @@ are left alone rather than risk a wrong correction."""
 MIN_WEB_DROP = 0.08
 """The thumb-index web lies this far (share of the hand's length) below the web on the other
 side of the hand; a smaller difference does not tell the side."""
-
-
-@dataclass(frozen=True)
-class Check:
-    """One check with its outcome in words."""
-
-    name: str
-    passed: bool
-    detail: str
-
-
-@dataclass(frozen=True)
-class QualityResult:
-    """Corrected pixels (float 0..1, bone bright, upright left hand) and what was done.
-
-    ``laterality`` is the side as acquired ("L", "R") or None when it could not be told.
-    ``rejected`` is None, or the reason in words why no estimate should be made.
-    ``as_acquired`` is bone bright in the acquired pose (see :class:`Oriented`).
-    """
-
-    pixels: np.ndarray
-    checks: tuple[Check, ...]
-    corrections: tuple[str, ...]
-    rejected: str | None
-    laterality: str | None
-    as_acquired: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -171,49 +142,6 @@ def thumb_side(mask: np.ndarray) -> str | None:
     return "left" if left_web < right_web else "right"
 
 
-def check_quality(
-    pixels: np.ndarray, *, laterality: str | None = None, gate: Gate | None = None
-) -> QualityResult:
-    """Run every check; correct what can be corrected and say so; reject what cannot be used.
-
-    ``laterality`` is the side from the file's tags ("L", "R") when it had one. With ``gate``
-    (the learned check, :mod:`boneage.gate`) the gate decides whether the film is an assessable
-    hand and the outline's finding is quoted beside its reason; without one, the outline rules
-    decide alone, as they did before real training data existed (and the check says so).
-    """
-    oriented = orient(pixels, laterality=laterality)
-    checks = list(oriented.checks)
-    rejected = oriented.rejected
-    if rejected is None and gate is not None:
-        verdict = gate.judge(oriented.as_acquired)
-        threshold = gate.network.config.threshold
-        checks.append(
-            Check(
-                "is_hand",
-                verdict.rejected is None,
-                f"learned hand-radiograph check: P(hand) {verdict.hand_probability:.2f}, "
-                f"threshold {threshold:.2g}"
-                + ("" if verdict.rejected is None else f"; most like: {verdict.likely}"),
-            )
-        )
-        if verdict.rejected is not None:
-            outline = oriented.outline_problem
-            rejected = f"This does not look like a hand radiograph: {verdict.rejected}" + (
-                f" (its outline: {outline})." if outline else "."
-            )
-    elif rejected is None and oriented.outline_problem is not None:
-        checks.append(Check("is_hand", False, "outline rules only (no learned check loaded)"))
-        rejected = f"This does not look like a hand radiograph: {oriented.outline_problem}."
-    return QualityResult(
-        oriented.pixels,
-        tuple(checks),
-        oriented.corrections,
-        rejected,
-        oriented.laterality,
-        oriented.as_acquired,
-    )
-
-
 def orient(pixels: np.ndarray, *, laterality: str | None = None) -> Oriented:
     """Bring a radiograph to bone-bright, upright, left-hand form, stating every correction.
 
@@ -232,11 +160,17 @@ def orient(pixels: np.ndarray, *, laterality: str | None = None) -> Oriented:
     spread = float(pixels.std())
     if spread < MIN_STD:
         checks.append(
-            Check("not_blank", False, f"the image is blank (intensity spread {spread:.4f})")
+            Check(
+                name="not_blank",
+                passed=False,
+                detail=f"the image is blank (intensity spread {spread:.4f})",
+            )
         )
         blank = "The image is blank: there is no hand to assess."
         return Oriented(pixels, tuple(checks), (), None, None, blank, pixels)
-    checks.append(Check("not_blank", True, f"the image has contrast (spread {spread:.2f})"))
+    checks.append(
+        Check(name="not_blank", passed=True, detail=f"the image has contrast (spread {spread:.2f})")
+    )
 
     inverted = is_inverted(pixels)
     if inverted:
@@ -247,9 +181,9 @@ def orient(pixels: np.ndarray, *, laterality: str | None = None) -> Oriented:
         )
     checks.append(
         Check(
-            "inversion",
-            True,
-            "background brighter than the hand; flipped"
+            name="inversion",
+            passed=True,
+            detail="background brighter than the hand; flipped"
             if inverted
             else "bone bright on a dark background",
         )
@@ -258,17 +192,21 @@ def orient(pixels: np.ndarray, *, laterality: str | None = None) -> Oriented:
     try:
         hand = find_hand(pixels)
     except InputError as error:
-        checks.append(Check("is_hand", False, str(error)))
+        checks.append(Check(name="is_hand", passed=False, detail=str(error)))
         return Oriented(pixels, tuple(checks), tuple(corrections), None, None, str(error), pixels)
     problem = _not_a_hand(hand)
     if problem is not None:
-        checks.append(Check("outline", False, f"the hand's outline was not traced: {problem}"))
+        checks.append(
+            Check(
+                name="outline", passed=False, detail=f"the hand's outline was not traced: {problem}"
+            )
+        )
         return Oriented(pixels, tuple(checks), tuple(corrections), None, problem, None, pixels)
     checks.append(
         Check(
-            "outline",
-            True,
-            f"one object with fingers, covering {hand.foreground_fraction:.0%} of the image",
+            name="outline",
+            passed=True,
+            detail=f"one object with fingers, covering {hand.foreground_fraction:.0%} of the image",
         )
     )
     bright = pixels
@@ -301,31 +239,36 @@ def _not_a_hand(hand: HandMask) -> str | None:
 def _make_upright(
     pixels: np.ndarray, hand: HandMask, checks: list[Check], corrections: list[str]
 ) -> tuple[np.ndarray, HandMask]:
-    """Rotate a tilted hand upright and turn over one whose fingers point down."""
+    """Rotate a tilted hand upright and turn over one whose fingers point down; the outline is
+    turned with the pixels rather than traced again."""
     angle = upright_angle(hand)
     if abs(angle) > MAX_TILT_DEG:
         pixels = _rotate(pixels, angle, hand.background_level)
-        hand = find_hand(pixels)
+        turned = transform.rotate(hand.mask.astype(np.float32), angle, resize=True, order=0)
+        hand = replace(hand, mask=turned > 0.5)
         corrections.append(
             f"rotated {abs(angle):.0f} degrees "
             f"{'counter-clockwise' if angle > 0 else 'clockwise'} to upright"
         )
         checks.append(
             Check(
-                "rotation", True, f"hand-forearm axis tilted {angle:+.0f} degrees; rotated upright"
+                name="rotation",
+                passed=True,
+                detail=f"hand-forearm axis tilted {angle:+.0f} degrees; rotated upright",
             )
         )
     else:
         checks.append(
             Check(
-                "rotation",
-                True,
-                f"hand-forearm axis within {MAX_TILT_DEG:.0f} degrees of vertical ({angle:+.0f})",
+                name="rotation",
+                passed=True,
+                detail=f"hand-forearm axis within {MAX_TILT_DEG:.0f} degrees of vertical "
+                f"({angle:+.0f})",
             )
         )
     if _end_runs(hand.mask, from_top=False) > _end_runs(hand.mask, from_top=True):
         pixels = np.ascontiguousarray(pixels[::-1, ::-1])
-        hand = find_hand(pixels)
+        hand = replace(hand, mask=np.ascontiguousarray(hand.mask[::-1, ::-1]))
         corrections.append("turned 180 degrees: the fingers pointed down")
     return pixels, hand
 
@@ -340,15 +283,15 @@ def _rotate(pixels: np.ndarray, angle_deg: float, fill: float) -> np.ndarray:
 def _laterality(mask: np.ndarray, tagged: str | None, checks: list[Check]) -> str | None:
     """The side as acquired, from the tag when present, else from the thumb's image side."""
     if tagged in ("L", "R"):
-        checks.append(Check("laterality", True, f"DICOM laterality {tagged}"))
+        checks.append(Check(name="laterality", passed=True, detail=f"DICOM laterality {tagged}"))
         return tagged
     thumb = thumb_side(ndimage.binary_fill_holes(mask))
     if thumb is None:
         checks.append(
             Check(
-                "laterality",
-                False,
-                "laterality not determined (no tag, and the "
+                name="laterality",
+                passed=False,
+                detail="laterality not determined (no tag, and the "
                 "thumb's side is not clear); treated as a left hand",
             )
         )
@@ -356,9 +299,9 @@ def _laterality(mask: np.ndarray, tagged: str | None, checks: list[Check]) -> st
     side = "L" if thumb == "right" else "R"
     checks.append(
         Check(
-            "laterality",
-            True,
-            f"thumb on the {thumb} of the image: "
+            name="laterality",
+            passed=True,
+            detail=f"thumb on the {thumb} of the image: "
             f"{'left' if side == 'L' else 'right'} hand (posteroanterior view)",
         )
     )

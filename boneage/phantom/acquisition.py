@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage
 
-from boneage.training.phantom.render import upsample
+from boneage.phantom.render import upsample
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from boneage.training.phantom.primitives import Blob, Capsule, Tube
+from boneage.phantom.primitives import Blob, Capsule, Tube
 
 _MARROW_DENSITY = 0.18
 """Density of the shaft's medulla relative to cortex (marrow and sparse trabeculae)."""

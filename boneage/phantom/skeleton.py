@@ -2,10 +2,10 @@
 ossification centres show and which physes are closed, in a left hand's millimetre frame.
 
 Frame: x towards the thumb (a left hand seen postero-anteriorly, as displayed), y distal, origin at
-the middle of the distal radio-ulnar joint line. Lengths come from :func:`boneage.anatomy.
+the middle of the distal radio-ulnar joint line. Lengths come from :func:`boneage.phantom.anatomy.
 bone_length_mm` (growth model anchored on Garn et al. 1972 and Maresh 1955); appearance and fusion
-from :mod:`boneage.anatomy` (Greulich & Pyle 1959, Gilsanz & Ratib 2005). The adult hand it scales
-is in :mod:`boneage.training.phantom.layout`.
+from :mod:`boneage.phantom.anatomy` (Greulich & Pyle 1959, Gilsanz & Ratib 2005). The adult hand it
+scales is in :mod:`boneage.phantom.layout`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from boneage import anatomy
-from boneage.training.phantom import layout
-from boneage.training.phantom.primitives import Blob, Capsule, Tube
+from boneage.phantom import anatomy, layout
+from boneage.phantom.primitives import Blob, Capsule, Tube
 
 
 @dataclass(frozen=True)

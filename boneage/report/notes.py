@@ -16,36 +16,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from typing import Any
 
-from boneage.age_bands import band_of, metric_key
+from boneage.contract import AgreementRecord, Estimate
 from boneage.modelcard import ModelCard
+from boneage.report.age_bands import band_of, metric_key
 
 METHOD_NAMES = {"multistep": "multi-step", "endtoend": "end-to-end"}
 """How each method is named in a note."""
 
 METHOD_CARDS = {"multistep": ("segmentation", "reference"), "endtoend": ("regression",)}
 """The cards behind each method; the last one holds the method's measured error."""
-
-
-@dataclass(frozen=True)
-class Agreement:
-    """Whether the two estimates agree: their difference lies within what their combined
-    uncertainty allows (:func:`compare_estimates`).
-
-    ``agree`` is None when fewer than two estimates exist; ``difference_months`` is end-to-end
-    minus multi-step; ``limit_months`` the largest difference that still agrees.
-    """
-
-    agree: bool | None
-    difference_months: float | None
-    flag_for_review: bool
-    reason: str
-    limit_months: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def difference_limit(
@@ -60,33 +41,39 @@ def difference_limit(
     return math.hypot(a - a_low, b_high - b)
 
 
-def compare_estimates(multistep: Mapping[str, Any], endtoend: Mapping[str, Any]) -> Agreement:
-    """Compare two estimate dictionaries of the assessment contract (``age_months``,
-    ``interval_months``, or ``rejected``).
-
-    The two agree when their difference is within :func:`difference_limit`, sqrt(h1² + h2²).
-    Interval overlap (h1 + h2) was too lenient: two wide intervals overlapped at differences of
-    two years."""
-    have = [
-        name for name, e in (("multistep", multistep), ("endtoend", endtoend)) if "age_months" in e
-    ]
+def compare_estimates(multistep: Estimate, endtoend: Estimate) -> AgreementRecord:
+    """Whether the two estimates agree: their difference (end-to-end minus multi-step) lies
+    within :func:`difference_limit`, sqrt(h1² + h2²), the largest difference their combined
+    uncertainty allows. Interval overlap (h1 + h2) was too lenient: two wide intervals overlapped
+    at differences of two years. With fewer than two estimates, ``agree`` is None and the study
+    is flagged for review."""
+    have = [name for name, e in (("multistep", multistep), ("endtoend", endtoend)) if e.answered]
     if len(have) < 2:
         missing = "Neither method" if not have else f"Only the {METHOD_NAMES[have[0]]} method"
-        return Agreement(None, None, True, f"{missing} gave an estimate: review the study.")
-    m_age, e_age = float(multistep["age_months"]), float(endtoend["age_months"])
+        return AgreementRecord(
+            agree=None,
+            difference_months=None,
+            flag_for_review=True,
+            reason=f"{missing} gave an estimate: review the study.",
+            limit_months=None,
+        )
+    m_age, e_age = float(multistep.age_months), float(endtoend.age_months)
     difference = e_age - m_age
     limit = difference_limit(
-        (m_age, *map(float, multistep["interval_months"])),
-        (e_age, *map(float, endtoend["interval_months"])),
+        (m_age, *map(float, multistep.interval_months)),
+        (e_age, *map(float, endtoend.interval_months)),
     )
     words = (
         f"The two estimates differ by {abs(difference):.0f} months; their combined 90 % "
         f"uncertainty allows {limit:.0f}"
     )
-    if abs(difference) <= limit:
-        return Agreement(True, round(difference, 1), False, words + ".", round(limit, 1))
-    return Agreement(
-        False, round(difference, 1), True, words + ": review the study.", round(limit, 1)
+    agree = abs(difference) <= limit
+    return AgreementRecord(
+        agree=agree,
+        difference_months=round(difference, 1),
+        flag_for_review=not agree,
+        reason=words + ("." if agree else ": review the study."),
+        limit_months=round(limit, 1),
     )
 
 
@@ -178,7 +165,7 @@ def validation_sentence(cards: list[ModelCard]) -> str | None:
     return None
 
 
-def agreement_sentence(agreement: Agreement, other: str) -> str | None:
+def agreement_sentence(agreement: AgreementRecord, other: str) -> str | None:
     """Whether this estimate agrees with the other method's, or None when there is no other."""
     if agreement.agree is None:
         return None
@@ -195,7 +182,7 @@ def agreement_sentence(agreement: Agreement, other: str) -> str | None:
 def method_note(
     method: str,
     cards: Mapping[str, ModelCard],
-    agreement: Agreement,
+    agreement: AgreementRecord,
     age_months: float | None = None,
 ) -> str:
     """The note beside one method's estimate (``method`` is "multistep" or "endtoend") of
@@ -229,14 +216,14 @@ def summary_note(method: str, cards: Mapping[str, ModelCard]) -> str:
 
 
 def multistep_note(
-    cards: Mapping[str, ModelCard], agreement: Agreement, age_months: float | None = None
+    cards: Mapping[str, ModelCard], agreement: AgreementRecord, age_months: float | None = None
 ) -> str:
     """The note beside the multi-step estimate (segmentation card's data, reference's error)."""
     return method_note("multistep", cards, agreement, age_months)
 
 
 def endtoend_note(
-    cards: Mapping[str, ModelCard], agreement: Agreement, age_months: float | None = None
+    cards: Mapping[str, ModelCard], agreement: AgreementRecord, age_months: float | None = None
 ) -> str:
     """The note beside the end-to-end estimate."""
     return method_note("endtoend", cards, agreement, age_months)

@@ -1,4 +1,4 @@
-"""The end-to-end estimate: a CNN from the preprocessed hand and sex to bone age with an interval.
+"""The end-to-end estimate: a CNN from the framed film and sex to bone age with an interval.
 
 The network (:class:`AgeRegressor`) is a small timm encoder (random initialisation, one input
 channel) whose pooled features are joined with the sex and mapped to a mean and a variance of the
@@ -25,7 +25,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from boneage.checkpoints import load_half, save_half
-from boneage.preprocess import Preprocessed
 
 Framing = Literal["hand", "field"]
 
@@ -45,9 +44,10 @@ class RegressorConfig:
     input_side: int = 128
     hidden: int = 64
     framing: Framing = "hand"
-    """What the network reads: ``"hand"``, the hand crop of :func:`boneage.preprocess.preprocess`
-    (the phantom-trained models), or ``"field"``, the whole film of
-    :func:`boneage.preprocess.field_square` (the models trained on real radiographs)."""
+    """What the network reads: ``"field"``, the whole film of
+    :func:`boneage.framing.field.frame_field` (the models trained on real radiographs, the only
+    ones the runtime loads), or ``"hand"``, the hand crop of the phantom era
+    (:func:`boneage.phantom.crop.preprocess`)."""
     mirror_average: bool = False
     """Read each film and its mirror image and average the two (mean and variance): for a
     network trained on randomly mirrored films, whose two readings differ only by noise."""
@@ -105,13 +105,13 @@ class Regressor:
         """Which preprocessing the network expects (see :attr:`RegressorConfig.framing`)."""
         return self.network.config.framing
 
-    def predict(self, prepared: Preprocessed | np.ndarray, sex: str) -> AgeEstimate:
-        """Estimate bone age from a preprocessed image (see :mod:`boneage.preprocess`).
+    def predict(self, image: np.ndarray, sex: str) -> AgeEstimate:
+        """Estimate bone age from one model input (float 0..1, square; the framed film of
+        :mod:`boneage.framing.field`).
 
         A regression head can answer below zero for a newborn's hand (the unlabelled infant
         films of the test data gave down to -4 months); a bone age is never negative, so the
         estimate and its interval are held at 0 or above."""
-        image = prepared.image if isinstance(prepared, Preprocessed) else prepared
         mean, sd = self.predict_batch(np.asarray(image)[None], np.array([_male(sex)]))
         half = self.interval_scale * float(sd[0])
         age = float(mean[0])

@@ -1,16 +1,9 @@
-"""The multi-step estimate: find the bones → measure them → reference table → age ± interval.
+"""The phantom era's multi-step estimate: segment the bones → measure them → table → age.
 
-Two U-Nets can find the bones, and the model card says which one a model folder holds
-(:func:`boneage.registry.load_segmentation`):
-
-- :func:`run_landmark_multistep` (the shipped path, trained on real films) takes the whole film
-  as :func:`boneage.preprocess.field_square` frames it: joint centres and epiphysis regions
-  (:mod:`boneage.landmarks`), measured by :mod:`boneage.hand_measure`;
-- :func:`run_multistep` (the phantom-trained path) takes the hand crop of
-  :func:`boneage.preprocess.preprocess`: per-bone masks measured by :mod:`boneage.measure`.
-
-Either returns a :class:`MultistepResult` or, when what was found cannot support an estimate, a
-:class:`MultistepRejection` with the reason in words: a study is rejected, never crashed.
+:func:`run_multistep` takes the hand crop of :func:`boneage.phantom.crop.preprocess`, segments it
+with the phantom-trained bone U-Net (:mod:`boneage.phantom.segment`) and measures the per-bone
+masks (:mod:`boneage.phantom.measure`). The phantom learning curve and the tests use it; the
+shipped product runs :func:`boneage.multistep.run.run_landmark_multistep` instead.
 """
 
 from __future__ import annotations
@@ -23,13 +16,12 @@ import numpy as np
 from torch import nn
 
 from boneage.errors import MissingSex
-from boneage.hand_measure import BONES, HandMeasurements, measure_hand
-from boneage.landmarks import locate
-from boneage.measure import RATIO_BASE, Measurements, measure_bones
-from boneage.notes import difference_limit
-from boneage.overlay import render_hand_overlay, render_overlay
-from boneage.reference import AgeEstimate, ReferenceTable, SpacingMode, estimate_age
-from boneage.segment import segment
+from boneage.multistep.estimator import AgeEstimate, estimate_age
+from boneage.multistep.run import maturity_parts, spacing_mode
+from boneage.multistep.table import ReferenceTable, SpacingMode
+from boneage.phantom.measure import RATIO_BASE, Measurements, measure_bones
+from boneage.phantom.overlay import render_overlay
+from boneage.phantom.segment import segment
 from boneage.stages import stage
 
 MIN_LONG_BONES = 8
@@ -38,11 +30,11 @@ a foreign object, or a segmentation failure."""
 
 MAX_FRAGMENTED_FRACTION = 0.2
 """Above this share of bone pixels lying outside the largest piece of their label
-(:attr:`boneage.measure.Measurements.fragmented_fraction`) the segmentation has not recognised
-the bones, and measuring it would turn noise into an age. Behind the demo U-Net: median 0.05 and
-at most 0.19 on the 60 held-out phantoms of its card, one of 200 further phantoms above 0.2 (0.21,
-an 11-month-old: the youngest hands, with the fewest and smallest bones, run highest); 0.24-0.44
-on ten real infant radiographs (children of 0-3 years, unlike any training
+(:attr:`boneage.phantom.measure.Measurements.fragmented_fraction`) the segmentation has not
+recognised the bones, and measuring it would turn noise into an age. Behind the demo U-Net: median
+0.05 and at most 0.19 on the 60 held-out phantoms of its card, one of 200 further phantoms above
+0.2 (0.21, an 11-month-old: the youngest hands, with the fewest and smallest bones, run highest);
+0.24-0.44 on ten real infant radiographs (children of 0-3 years, unlike any training
 phantom), whose overlays show labels spread across neighbouring rays and the wrist's soft tissue
 labelled as carpals, and whose estimates were 2-17 years."""
 
@@ -65,7 +57,7 @@ class MultistepResult:
     age_months: float
     interval_months: tuple[float, float]
     spacing_mode: SpacingMode
-    measurements: Measurements | HandMeasurements
+    measurements: Measurements
     estimate: AgeEstimate
     reference: str
     overlay: np.ndarray
@@ -98,57 +90,13 @@ class MultistepResult:
             **_evidence(self.measurements),
         }
         if self.estimate.parts:
-            result["maturity"] = maturity_parts(self.estimate.parts)
+            maturity = maturity_parts(self.estimate.parts)
+            result["maturity"] = maturity.model_dump(mode="json", exclude_unset=True)
         return result
 
 
-def maturity_parts(parts: dict[str, tuple[float, float, float]]) -> dict[str, Any]:
-    """Each part's age and interval, and, when carpal and tubular maturity differ by more than
-    their combined uncertainty (:func:`boneage.notes.difference_limit`, the rule the two
-    estimates' agreement uses), the asynchrony in words."""
-    result: dict[str, Any] = {
-        name: {"age_months": round(age, 1), "interval_months": [round(low, 1), round(high, 1)]}
-        for name, (age, low, high) in parts.items()
-    }
-    result["asynchrony"] = None
-    if "carpal" in parts and "tubular" in parts:
-        carpal, tubular = parts["carpal"][0], parts["tubular"][0]
-        difference = carpal - tubular
-        limit = difference_limit(parts["carpal"], parts["tubular"])
-        if abs(difference) > limit:
-            ahead = "carpal bones" if difference > 0 else "tubular bones"
-            result["asynchrony"] = (
-                f"The carpal bones read {carpal:.0f} months and the tubular bones of the fingers "
-                f"{tubular:.0f}: {abs(difference):.0f} months apart, more than their combined "
-                f"uncertainty allows ({limit:.0f}); the {ahead} are ahead."
-            )
-    return result
-
-
-def bone_rows(measurements: Measurements | HandMeasurements) -> list[dict[str, Any]]:
+def bone_rows(measurements: Measurements) -> list[dict[str, Any]]:
     """One row per measured bone or centre for the report's table."""
-    if isinstance(measurements, HandMeasurements):
-        scale = measurements.scale_px or float("nan")
-        rows: list[dict[str, Any]] = [
-            {
-                "bone": bone,
-                "kind": "long",
-                "length_ratio": _round(length / scale, 3),
-                "ratio_base": "radius to MCP 3",
-                "length_px": _round(length),
-            }
-            for bone, length in measurements.lengths_px.items()
-        ]
-        rows += [
-            {
-                "bone": "carpus" if joint == "wrist" else f"{joint}_epiphysis",
-                "kind": "carpal" if joint == "wrist" else "epiphysis",
-                "relative_size": _round(m.share, 3),
-                "area_px": m.epiphysis_px,
-            }
-            for joint, m in measurements.joints.items()
-        ]
-        return rows
     return [
         {
             "bone": name,
@@ -168,11 +116,8 @@ def bone_rows(measurements: Measurements | HandMeasurements) -> list[dict[str, A
     ]
 
 
-def _evidence(measurements: Measurements | HandMeasurements) -> dict[str, Any]:
-    """What else the estimate rests on: ossification and fragmentation of a bone mask, or the
-    joint regions and missing landmarks of a landmark map."""
-    if isinstance(measurements, HandMeasurements):
-        return {"landmarks": measurements.to_dict()}
+def _evidence(measurements: Measurements) -> dict[str, Any]:
+    """What else the estimate rests on: ossification and fragmentation of the bone mask."""
     ossification = measurements.ossification
     return {
         "ossification": {
@@ -229,7 +174,7 @@ def run_multistep(
     """Segment, measure and look up one preprocessed image.
 
     ``spacing_mm`` is the pixel spacing of the *preprocessed* image
-    (:meth:`boneage.preprocess.Preprocessed.spacing_mm`), or None when the source had none; with
+    (:meth:`boneage.framing.field.Framed.spacing_mm`), or None when the source had none; with
     it the estimate uses absolute lengths in mm, without it scale-free ratios. Raises
     :class:`MissingSex` when ``sex`` is None: the reference is sex-specific.
     """
@@ -239,7 +184,7 @@ def run_multistep(
         labels = segment(model, image)
     with stage("measurement"):
         measurements = measure_bones(labels, spacing_mm)
-    mode = _spacing_mode(spacing_mm, reference)
+    mode = spacing_mode(spacing_mm, reference)
     return _look_up(
         measurements,
         rejection_reason(measurements, mode),
@@ -250,15 +195,8 @@ def run_multistep(
     )
 
 
-def _spacing_mode(spacing_mm: float | None, reference: ReferenceTable) -> SpacingMode:
-    """Millimetres when the film gives a spacing and the table has mm curves, else ratios."""
-    if spacing_mm is not None and "absolute_mm" in reference.modes():
-        return "absolute_mm"
-    return "ratios"
-
-
 def _look_up(
-    measurements: Measurements | HandMeasurements,
+    measurements: Measurements,
     reason: str | None,
     draw: Callable[[tuple[str, ...]], np.ndarray],
     *,
@@ -283,54 +221,4 @@ def _look_up(
         estimate=estimate,
         reference=reference.ident,
         overlay=overlay,
-    )
-
-
-MIN_MEASURED_BONES = 8
-"""Fewer finger bones located than this (of the 15 of :data:`boneage.hand_measure.BONES`) and the
-film does not show a hand the landmark U-Net can read."""
-
-
-def hand_rejection_reason(measurements: HandMeasurements) -> str | None:
-    """Why a landmark map cannot be looked up, in words for the report, or None."""
-    if measurements.scale_px is None:
-        return (
-            "The distal radius or the third MCP joint was not located on the film, so the "
-            "bones cannot be measured against the hand's own size. See the overlay."
-        )
-    if len(measurements.lengths_px) < MIN_MEASURED_BONES:
-        return (
-            f"Only {len(measurements.lengths_px)} of {len(BONES)} finger bones were located "
-            f"(at least {MIN_MEASURED_BONES} are needed): fingers may be cut off, overlapping "
-            "or out of the film. See the overlay."
-        )
-    if not measurements.joints:
-        return "No joint region was found around the located joints, so no epiphysis could be read."
-    return None
-
-
-def run_landmark_multistep(
-    image: np.ndarray,
-    *,
-    spacing_mm: float | None,
-    sex: str | None,
-    network: nn.Module,
-    reference: ReferenceTable,
-) -> MultistepResult | MultistepRejection:
-    """Locate, measure and look up one whole film framed by
-    :func:`boneage.preprocess.field_square` (the landmark U-Net's input); ``spacing_mm`` is that
-    input's pixel spacing, or None. Raises :class:`MissingSex` when ``sex`` is None."""
-    if sex is None:
-        raise MissingSex("The multi-step estimate needs the child's sex (F or M).")
-    with stage("segmentation"):
-        hand = locate(network, image)
-    with stage("measurement"):
-        measurements = measure_hand(hand, spacing_mm)
-    return _look_up(
-        measurements,
-        hand_rejection_reason(measurements),
-        lambda outliers: render_hand_overlay(image, hand, measurements, outliers),
-        sex=sex,
-        mode=_spacing_mode(spacing_mm, reference),
-        reference=reference,
     )

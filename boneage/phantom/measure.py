@@ -1,6 +1,6 @@
 """Per-bone measurements read from a label mask: what the reference table turns into an age.
 
-For every bone of :mod:`boneage.anatomy` found in the mask: its length along its long axis
+For every bone of :mod:`boneage.phantom.anatomy` found in the mask: its length along its long axis
 (epiphysis included for a long bone), its width across it and its area; for ossification centres
 (carpals and epiphyses) whether they are present and their size relative to a neighbour
 (epiphysis width over the width of its parent's metaphysis, as in the Greulich & Pyle
@@ -14,7 +14,7 @@ a length measured as an extent (behind the demo U-Net, with the demo table refit
 multi-step MAE on its 60 held-out phantoms was 19.5 months in mm and 24.0 in ratios measuring
 whole labels, 12.6 and 18.6 measuring their largest pieces). The share of bone pixels left out
 is kept (``fragmented_fraction``): a segmentation that scatters its labels has not recognised the
-bones (:mod:`boneage.multistep`).
+bones (:mod:`boneage.multistep.run`).
 
 Lengths are in millimetres only when the pixel spacing of the mask is known (callers pass the
 spacing of the preprocessed image, i.e. after the crop and resize); otherwise only scale-free
@@ -35,7 +35,7 @@ from monai.transforms import KeepLargestConnectedComponent
 from scipy import ndimage
 from skimage.measure import regionprops
 
-from boneage.anatomy import BY_LABEL, BY_NAME, BoneKind
+from boneage.phantom.anatomy import BY_LABEL, BY_NAME, BoneKind
 
 RATIO_BASE = "metacarpal_3"
 """Lengths are expressed relative to this bone when no spacing is known: the longest, straightest
@@ -124,9 +124,9 @@ class Measurements:
         return [m for m in self.bones.values() if m.kind == "long"]
 
     def features(self, mode: str) -> tuple[dict[str, float], dict[str, bool]]:
-        """The (continuous, binary) features of the reference table (:mod:`boneage.reference`).
-        In ``absolute_mm`` mode lengths are in mm; in ``ratios`` mode relative to
-        :data:`RATIO_BASE`."""
+        """The (continuous, binary) features of the reference table
+        (:mod:`boneage.multistep.table`). In ``absolute_mm`` mode lengths are in mm; in ``ratios``
+        mode relative to :data:`RATIO_BASE`."""
         continuous: dict[str, float] = {}
         for bone, m in self.bones.items():
             if m.kind == "long" and bone not in UNMEASURED_LENGTHS:
@@ -229,7 +229,7 @@ def largest_pieces(labels: np.ndarray) -> tuple[np.ndarray, float]:
 def measure_bones(
     labels: np.ndarray, spacing_mm: float | Spacing | None = None, *, min_area_px: int = MIN_AREA_PX
 ) -> Measurements:
-    """Measure every bone in ``labels`` (uint label ids of :mod:`boneage.anatomy`, (H, W)).
+    """Measure every bone in ``labels`` (uint label ids of :mod:`boneage.phantom.anatomy`, (H, W)).
 
     ``spacing_mm`` is the pixel spacing of ``labels`` itself (isotropic float or (row, column)),
     or None when unknown. Regions under ``min_area_px`` pixels count as absent and are not measured.

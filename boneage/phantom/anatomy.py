@@ -186,7 +186,7 @@ def appearance_age_months(centre: str, sex: str) -> tuple[float, float]:
     """Mean and SD (months) of the age at which ``centre`` (a carpal or an ``*_epiphysis``) first
     shows on a radiograph, for ``sex`` "F" or "M"."""
     if centre not in _APPEARANCE_MONTHS:
-        raise KeyError(f"{centre!r} is not an ossification centre of boneage.anatomy")
+        raise KeyError(f"{centre!r} is not an ossification centre of boneage.phantom.anatomy")
     mean = _APPEARANCE_MONTHS[centre][_sex_index(sex)]
     return mean, max(1.5, _APPEARANCE_SD_FRACTION * mean)
 
@@ -200,7 +200,7 @@ def ossification_probability(centre: str, age_months: float, sex: str) -> float:
 def _fusion_group(bone: str) -> str:
     name = BY_NAME[bone].parent if bone.endswith("_epiphysis") else bone
     if name is None or name not in BY_NAME or BY_NAME[name].kind != "long":
-        raise KeyError(f"{bone!r} has no physis in boneage.anatomy")
+        raise KeyError(f"{bone!r} has no physis in boneage.phantom.anatomy")
     return name.rsplit("_", 1)[0] if name[-1].isdigit() else name
 
 
@@ -331,7 +331,7 @@ def bone_length_mm(bone: str, age_months: float, sex: str) -> tuple[float, float
     proportions and the sex difference; at individual ages it is an approximation.
     """
     if bone not in _ADULT_LENGTH_MM:
-        raise KeyError(f"{bone!r} has no length reference in boneage.anatomy")
+        raise KeyError(f"{bone!r} has no length reference in boneage.phantom.anatomy")
     exponent = 1.0 if bone in ("radius", "ulna") else _HAND_GROWTH_EXPONENT
     mean = adult_length_mm(bone, sex) * growth_fraction(age_months, sex) ** exponent
     return mean, _LENGTH_CV * mean

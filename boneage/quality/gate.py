@@ -1,13 +1,14 @@
 """The learned half of the quality gate: is this an assessable hand radiograph, and if not, what?
 
-The outline rules of :mod:`boneage.quality` were written on phantoms and ten real films. On real
-RSNA films they called a hand "not a hand" for 43 % of a 300-image sample of ``val``: collimated
-fields, dark film, burnt-in letters and padding bars make the largest bright object a rectangle,
-not a hand. A small CNN trained on real hands against synthetic and corrupted negatives
-(:mod:`boneage.training.gate_train`) reads the whole film instead and names the kind of image it
-sees, so a rejection still says why in words; the outline's own finding is quoted beside it.
+The outline rules of :mod:`boneage.quality.orientation` were written on phantoms and ten real
+films. On real RSNA films they called a hand "not a hand" for 43 % of a 300-image sample of
+``val``: collimated fields, dark film, burnt-in letters and padding bars make the largest bright
+object a rectangle, not a hand. A small CNN trained on real hands against synthetic and corrupted
+negatives (``boneage.training.gate_train``) reads the whole film instead and names the kind of
+image it sees, so a rejection still says why in words; the outline's own finding is quoted beside
+it.
 
-The network sees :func:`boneage.preprocess.field_square` of the bone-bright film at
+The network sees the bone-bright film framed by :func:`boneage.framing.field.frame_field`, at
 :data:`GATE_SIDE` pixels.
 """
 
@@ -21,7 +22,7 @@ import torch
 from torch import nn
 
 from boneage.checkpoints import load_half, save_half
-from boneage.preprocess import field_square
+from boneage.framing.field import FieldFrame
 
 GATE_SIDE = 96
 """Side of the gate's input: enough to see fingers, wrist and blur, cheap on a CPU."""
@@ -95,9 +96,10 @@ class Gate:
             tensor = torch.as_tensor(np.asarray(squares, dtype=np.float32))[:, None]
             return torch.softmax(self.network(tensor), dim=1).numpy()
 
-    def judge(self, bone_bright: np.ndarray) -> GateVerdict:
-        """Judge a bone-bright film in its acquired pose."""
-        square = field_square(bone_bright, size=GATE_SIDE).image
+    def judge(self, field: FieldFrame) -> GateVerdict:
+        """Judge a bone-bright film in its acquired pose, framed by
+        :func:`boneage.framing.field.frame_field`."""
+        square = field.at(GATE_SIDE).image
         probabilities = self.probabilities(square[None])[0]
         hand = float(probabilities[0])
         likely = CLASSES[1 + int(np.argmax(probabilities[1:]))]
