@@ -1,4 +1,5 @@
-"""The accounts' admins: institutions, memberships, users and permission groups.
+"""The accounts' admins: institutions, memberships, users, permission groups, and django-axes'
+records of login attempts and lockouts.
 
 Scoped by ``clinic.access`` like the patient data: a staff user manages the accounts of their own
 institution; a superuser those of every institution. Only a superuser makes institutions or
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -65,3 +68,17 @@ class ClinicGroupAdmin(ScopedAdmin, GroupAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.is_superuser
+
+
+# django-axes registers its own, unscoped: the same pages, scoped to the visible users'
+# usernames. Its "clean up expired attempts" action is left out: it cleans every institution's,
+# whatever is selected (and needs a request of a login). Deleting a user's attempts unlocks them.
+for _model, _admin in (
+    (AccessAttempt, AccessAttemptAdmin),
+    (AccessLog, AccessLogAdmin),
+    (AccessFailureLog, AccessFailureLogAdmin),
+):
+    admin.site.unregister(_model)
+    admin.site.register(
+        _model, type(f"Scoped{_admin.__name__}", (ScopedAdmin, _admin), {"actions": []})
+    )

@@ -17,7 +17,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import ForeignKey, Model, OneToOneField
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import NoReverseMatch, reverse
 
 from clinic import access, services
@@ -36,6 +36,10 @@ def institution_of(obj: Model) -> Institution | None:
     if isinstance(obj, get_user_model()):
         membership = getattr(obj, "membership", None)
         return membership.institution if membership else None
+    username = getattr(obj, "username", None)  # django-axes' records name a username
+    if isinstance(username, str):
+        user = get_user_model().objects.filter(username=username).first()
+        return institution_of(user) if user is not None else None
     for field in obj._meta.concrete_fields:
         if isinstance(field, ForeignKey | OneToOneField):
             related = getattr(obj, field.name)
@@ -66,6 +70,10 @@ def _hospital(make_user: Any, upload: Any, fake_engine: Any, name: str, mark: st
         reason=f"{mark} reason: the patient {mark}-MRN-1 has a cast",
     )
     token, _ = api_token_create(user=clinician, name=f"{mark}-pacs")
+    # A login, then two wrong passwords: the login throttle's records of the username.
+    Client().post(reverse("login"), {"username": clinician.username, "password": "pw"})
+    for _ in range(2):
+        Client().post(reverse("login"), {"username": clinician.username, "password": "wrong"})
     return institution, token
 
 
