@@ -2,9 +2,9 @@
 records of login attempts and lockouts.
 
 Scoped by ``clinic.access`` like the patient data: a staff user manages the accounts of their own
-institution; a superuser those of every institution. Only a superuser makes institutions or
-grants superuser rights, groups and permissions: a staff user who could would widen their own
-reach (``manage.py add_user`` makes a user inside an institution in one step).
+institution (a user they add is a member of it); a superuser those of every institution. Only a
+superuser makes institutions or grants superuser rights, groups and permissions: a staff user who
+could would widen their own reach (``manage.py add_user`` makes a user inside any institution).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.http import HttpRequest
 
+from clinic import access
 from clinic.admin_scope import ScopedAdmin
 from clinic.models import Institution, Membership
 
@@ -55,7 +56,16 @@ class ClinicUserAdmin(ScopedAdmin, UserAdmin):
         return fields if request.user.is_superuser else [*fields, *_GRANTS]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_superuser  # a user of no institution is seen by superusers only
+        """A staff user adds users to their own institution; a superuser, users of none (to
+        place them with a membership)."""
+        may_place = request.user.is_superuser or access.institution_id_of(request.user)
+        return bool(may_place) and super().has_add_permission(request)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        institution_id = access.institution_id_of(request.user)
+        if not change and not request.user.is_superuser and institution_id is not None:
+            Membership.objects.create(user=obj, institution_id=institution_id)
 
 
 @admin.register(Group)
