@@ -8,9 +8,10 @@ Two kinds of record, two rules:
   no institution sees none).
 - **The site's vocabulary** (permissions, permission groups, content types): the same for every
   institution and naming no one, so visible to all; who may *change* them is Django's permissions.
-- **Accounts** (institutions, memberships, users, API tokens, PACS connections): a staff user
-  sees those of their own institution; a superuser sees every institution's, because creating
-  hospitals and their users is what a superuser is for. Accounts hold no patient data.
+- **Accounts** (institutions, memberships, users, API tokens, PACS connections, and
+  django-axes' records of logins and lockouts, which name a username and an address): a staff
+  user sees those of their own institution; a superuser sees every institution's, because
+  creating hospitals and their users is what a superuser is for. Accounts hold no patient data.
 
 Every function returns a queryset (so callers add filters, ordering and ``select_related``), and a
 record outside it is simply absent: a 404, never a 403 that would confirm it exists.
@@ -18,6 +19,9 @@ record outside it is simply absent: a 404, never a 403 that would confirm it exi
 
 from __future__ import annotations
 
+from typing import Any
+
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 from django.contrib.contenttypes.models import ContentType
@@ -87,6 +91,18 @@ def dicom_nodes_visible_to(user: AnyUser) -> QuerySet[DicomNode]:
     return DicomNode.objects.filter(institution__in=institutions_visible_to(user))
 
 
+def login_records_visible_to(user: AnyUser, model: type[Model]) -> QuerySet[Any]:
+    """django-axes' records (by username, not a key): those of the visible users; a superuser
+    also sees the attempts on usernames that exist nowhere, which is what an attack tries."""
+    records = model._default_manager.all()
+    if user.is_authenticated and user.is_superuser:
+        return records
+    usernames = users_visible_to(user).values(get_user_model().USERNAME_FIELD)
+    return records.filter(username__in=usernames)
+
+
+LOGIN_RECORDS = (AccessAttempt, AccessLog, AccessFailureLog)
+
 VISIBLE_TO = {
     Study: studies_visible_to,
     Report: reports_visible_to,
@@ -113,6 +129,8 @@ def visible_to(user: AnyUser, model: type[Model]) -> QuerySet[Model]:
         return users_visible_to(user)
     if concrete in SHARED:
         return concrete._default_manager.all()
+    if concrete in LOGIN_RECORDS:
+        return login_records_visible_to(user, concrete)
     try:
         visible = VISIBLE_TO[concrete]
     except KeyError:

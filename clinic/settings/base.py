@@ -165,6 +165,7 @@ AXES_RESET_ON_SUCCESS = True
 # The lock ends when the page said it would, however often the locked username is tried meanwhile.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "clinic.login_lockout.lockout_response"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # each wrong password kept (username, address, time)
 AXES_VERBOSE = False  # axes' lines per attempt; clinic.login_lockout writes one per lockout
 # axes.W006 asks for the address among the lockout parameters; by username is the choice above.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]

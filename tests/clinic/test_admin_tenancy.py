@@ -17,7 +17,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import ForeignKey, Model, OneToOneField
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import NoReverseMatch, reverse
 
 from clinic import access, services, signing
@@ -25,8 +25,9 @@ from clinic.api.models import ApiToken
 from clinic.api.tokens import api_token_create
 from clinic.models import Institution, Membership, Report, Review, Study
 
-MARK = "zqx"
-"""In every name, identifier and reason of hospital A, and nowhere else."""
+MARK = "zq-x"
+"""In every name, identifier and reason of hospital A, and nowhere else (the hyphen keeps it out of
+random tokens, such as the forms' CSRF token, which are letters and digits)."""
 
 
 def institution_of(obj: Model) -> Institution | None:
@@ -36,6 +37,10 @@ def institution_of(obj: Model) -> Institution | None:
     if isinstance(obj, get_user_model()):
         membership = getattr(obj, "membership", None)
         return membership.institution if membership else None
+    username = getattr(obj, "username", None)  # django-axes' records name a username
+    if isinstance(username, str):
+        user = get_user_model().objects.filter(username=username).first()
+        return institution_of(user) if user is not None else None
     for field in obj._meta.concrete_fields:
         if isinstance(field, ForeignKey | OneToOneField):
             related = getattr(obj, field.name)
@@ -66,6 +71,10 @@ def _hospital(make_user: Any, upload: Any, fake_engine: Any, name: str, mark: st
         reason=f"{mark} reason: the patient {mark}-MRN-1 has a cast",
     )
     token, _ = api_token_create(user=clinician, name=f"{mark}-pacs")
+    # A login, then two wrong passwords: the login throttle's records of the username.
+    Client().post(reverse("login"), {"username": clinician.username, "password": "pw"})
+    for _ in range(2):
+        Client().post(reverse("login"), {"username": clinician.username, "password": "wrong"})
     return institution, token
 
 
@@ -235,8 +244,10 @@ def test_a_superuser_reads_only_their_own_institutions_worklist(
     client.force_login(_staff_of_b(make_user, hospitals["b"], "superuser"))
     worklist = client.get(reverse("worklist")).content.decode().lower()
     assert "bbb" in worklist and MARK not in worklist
-    a_study = Study.objects.filter(institution=hospitals["a"]).first()
+    a_study = Study.objects.filter(institution=hospitals["a"], report__reviews__isnull=True).first()
     assert client.get(reverse("study-report", args=[a_study.pk])).status_code == 404
+    sign = client.post(reverse("reading-sign", args=[a_study.pk]), {"accept": "multistep"})
+    assert sign.status_code == 404 and not Review.objects.filter(report__study=a_study).exists()
 
 
 def test_a_token_made_in_the_admin_is_shown_once_and_works(
@@ -278,3 +289,17 @@ def test_revoking_a_token_needs_the_right_to_change_tokens(
     )
     b_token.refresh_from_db()
     assert b_token.revoked_at is None
+
+
+def test_a_user_added_by_staff_is_a_member_of_their_institution(
+    client: Any, make_user: Any, hospitals: dict[str, Any]
+) -> None:
+    client.force_login(_staff_of_b(make_user, hospitals["b"], "change"))
+    password = "a long passphrase 1"
+    form = {"username": "new-nurse", "password1": password, "password2": password,
+            "usable_password": "true"}  # fmt: skip
+    response = client.post(reverse("admin:auth_user_add"), form)
+    assert response.status_code == 302
+    nurse = get_user_model().objects.get(username="new-nurse")
+    assert nurse.membership.institution == hospitals["b"] and not nurse.is_staff
+    assert client.get(reverse("admin:auth_user_change", args=[nurse.pk])).status_code == 200
