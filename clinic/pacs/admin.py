@@ -18,7 +18,7 @@ from clinic.pacs.models import Delivery, DicomNode
 class DicomNodeAdmin(ScopedAdmin):
     list_display = ["name", "institution", "role", "ae_title", "host", "port", "stow_url",
                     "enabled"]  # fmt: skip
-    list_filter = ["role", "enabled", "institution"]
+    list_filter = ["role", "enabled", ("institution", admin.RelatedOnlyFieldListFilter)]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DicomNode]:
         return super().get_queryset(request).select_related("institution")

@@ -24,6 +24,7 @@ from clinic import access, services, signing
 from clinic.api.models import ApiToken
 from clinic.api.tokens import api_token_create
 from clinic.models import Institution, Membership, Report, Review, Study
+from clinic.pacs.models import Delivery, DicomNode
 
 MARK = "zq-x"
 """In every name, identifier and reason of hospital A, and nowhere else (the hyphen keeps it out of
@@ -71,6 +72,17 @@ def _hospital(make_user: Any, upload: Any, fake_engine: Any, name: str, mark: st
         reason=f"{mark} reason: the patient {mark}-MRN-1 has a cast",
     )
     token, _ = api_token_create(user=clinician, name=f"{mark}-pacs")
+    # Its PACS (after the assessments, so that no delivery is sent) and a failed delivery to it.
+    pacs = DicomNode.objects.create(
+        institution=institution, name=f"{mark} PACS", role=DicomNode.Role.DESTINATION,
+        ae_title=f"{mark.upper()[:8]}PACS", host="127.0.0.1", port=1,
+    )  # fmt: skip
+    Delivery.objects.create(
+        study=signed, destination=pacs, kind=Delivery.Kind.UNSIGNED,
+        status=Delivery.Status.FAILED, attempts=4, last_error=f"{mark} association refused",
+        sr_series_uid="1.2.3.1", sr_instance_uid="1.2.3.2", sc_series_uid="1.2.3.3",
+        sc_instance_uid="1.2.3.4",
+    )  # fmt: skip
     # A login, then two wrong passwords: the login throttle's records of the username.
     Client().post(reverse("login"), {"username": clinician.username, "password": "pw"})
     for _ in range(2):

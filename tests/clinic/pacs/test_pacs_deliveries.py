@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic import services
+from clinic import signing
 from clinic.pacs import services as pacs_services
 from clinic.pacs import tasks
 from clinic.pacs.models import Delivery, DicomNode
@@ -36,7 +36,7 @@ def test_done_and_signed_each_queue_a_delivery_per_destination(closed_destinatio
     assert (unsigned.kind, unsigned.status, unsigned.destination) == (
         "unsigned", "pending", closed_destination,
     )  # fmt: skip
-    review = services.review_sign(report=done_study.report, reviewer=user, accept="endtoend")
+    review = signing.review_sign(report=done_study.report, reviewer=user, accept="endtoend")
     signed = Delivery.objects.get(study=done_study, kind="signed")
     assert signed.review == review
     assert len({unsigned.sr_instance_uid, signed.sr_instance_uid, signed.sc_instance_uid}) == 3
