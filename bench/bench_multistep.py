@@ -41,8 +41,8 @@ from boneage.multistep.overlay import render_hand_overlay
 from boneage.multistep.run import MultistepReading, run_landmark_multistep
 from boneage.quality.orientation import orient
 from boneage.registry import DEFAULT_DIRECTORY, FOLDERS, ModelBundle, load_card, load_models
-from boneage.training.datasets.records import load_case
-from boneage.training.datasets.rsna import read_rsna_labels
+from boneage.training.common.datasets.records import load_case
+from boneage.training.common.datasets.rsna import read_rsna_labels
 
 SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "rsna-sample"
 RUNS = 20

@@ -3,7 +3,7 @@
 One step is forward, backward and AdamW on a batch of 1-channel squares in ``channels_last``,
 with or without bfloat16 autocast (``--bf16``), on ``--threads`` torch threads; the first step is
 a warm-up and not counted. The end-to-end CNN trained on real radiographs was chosen from these
-figures (:mod:`boneage.training.regress_real`).
+figures (:mod:`boneage.training.cnn.train`).
 
 Usage: .venv/bin/python bench/bench_train_step.py resnet10t:192 mobilenetv3_large_100:160 --bf16
 """

@@ -1,7 +1,7 @@
 """``boneage attach-curve CURVE.json [--models DIR]``: put a measured learning curve on the cards.
 
 Every card in the model folder (the shipped demo models by default) gets the curve's points for
-both methods (:func:`boneage.training.learning_curve.card_points`), so a report's confidence note
+both methods (:func:`boneage.evaluation.curves.card_points`), so a report's confidence note
 can say
 where the other method stood at this model's training size. The model files are untouched (their
 sha256 stays valid); only ``card.json`` files are rewritten.
@@ -28,9 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _attach(args: argparse.Namespace) -> int:
+    from boneage.evaluation.curves import card_points, read_table
     from boneage.modelcard import ModelCard
     from boneage.registry import DEFAULT_DIRECTORY, FOLDERS
-    from boneage.training.learning_curve import card_points, read_table
 
     try:
         rows = read_table(args.curve)

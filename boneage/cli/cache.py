@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cache(args: argparse.Namespace) -> int:
-    from boneage.training.image_cache import build_cache
+    from boneage.training.common.image_cache import build_cache
 
     cache = build_cache(args.dataset, args.out, workers=args.workers)
     print(

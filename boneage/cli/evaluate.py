@@ -37,14 +37,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from boneage.cli import apply_threads
+    from boneage.evaluation.labelled_folder import (
+        attach_to_cards,
+        evaluate_folder,
+        format_evaluation,
+    )
     from boneage.registry import DEFAULT_DIRECTORY, load_models
-    from boneage.training.evaluate_real import attach_to_cards, evaluate_folder, format_evaluation
 
     apply_threads(args)
     sheet = None
     if args.contact_sheet:
-        from boneage.training.contact_sheet import ContactSheet
-        from boneage.training.evaluate_real import chosen_records
+        from boneage.evaluation.contact_sheet import ContactSheet
+        from boneage.evaluation.labelled_folder import chosen_records
 
         sheet = ContactSheet.spanning(chosen_records(args.dataset, args.split, args.limit))
     evaluation = evaluate_folder(

@@ -10,8 +10,8 @@ DATASET is either
   every cached film are kept (``--hands``), the table is fitted on ``train`` minus the
   calibration slice the end-to-end CNN also sets aside, its interval calibrated on that slice,
   and scored on ``val``; or
-- the folder of a labelled dataset in the RSNA layout (see :mod:`boneage.training.datasets`). It
-has no
+- the folder of a labelled dataset in the RSNA layout (see
+:mod:`boneage.training.common.datasets`). It has no
   bone masks, so ``--unet`` is required: the table learns that U-Net's measurements and is to be
   read through it. The cases are shuffled by a seed-0 permutation (as ``boneage learning-curve``
   splits a folder); the first ``--n-held-out`` are held out, the rest fitted. A case whose
@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING
 from boneage.cli import apply_threads
 from boneage.errors import InputError
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
-from boneage.training.cards import describe_file
+from boneage.training.common.cards import describe_file
 
 if TYPE_CHECKING:
     from boneage.multistep.table import ReferenceTable
-    from boneage.training.reference_fit import Sample
+    from boneage.training.reference.fit import Sample
 
 
 @dataclass(frozen=True)
@@ -96,9 +96,10 @@ def _phantom_seeds(dataset: str) -> range:
 def _measure_phantoms(args: argparse.Namespace) -> _Measured:
     from tqdm import tqdm
 
+    from boneage.phantom.measure_hands import measure_phantom
     from boneage.phantom.segment import load_unet
-    from boneage.training.reference_fit import MIN_HANDS, measure_phantom
-    from boneage.training.splits import EVALUATION_FIRST_SEED, HELD_OUT_FIRST_SEED
+    from boneage.training.common.splits import EVALUATION_FIRST_SEED, HELD_OUT_FIRST_SEED
+    from boneage.training.reference.fit import MIN_HANDS
 
     seeds = _phantom_seeds(args.dataset)
     if len(seeds) < MIN_HANDS:
@@ -124,9 +125,10 @@ def _measure_folder(args: argparse.Namespace, folder: Path) -> _Measured:
     import numpy as np
     from tqdm import tqdm
 
+    from boneage.phantom.evaluate import rsna_cases
+    from boneage.phantom.measure_hands import measure_cases
     from boneage.phantom.segment import load_unet
-    from boneage.training.evaluate import rsna_cases
-    from boneage.training.reference_fit import MIN_HANDS, measure_cases
+    from boneage.training.reference.fit import MIN_HANDS
 
     if args.unet is None:
         raise InputError(
@@ -200,7 +202,7 @@ def _card(
 
 
 def _fit_reference(args: argparse.Namespace) -> int:
-    from boneage.training.reference_fit import fit_reference, held_out_metrics
+    from boneage.training.reference.fit import fit_reference, held_out_metrics
 
     apply_threads(args)
     if args.dataset.endswith(".npz"):
@@ -231,7 +233,7 @@ def _fit_reference(args: argparse.Namespace) -> int:
 def _fit_real(args: argparse.Namespace) -> int:
     """Fit on the cache's ``train`` films as the landmark U-Net ``--unet`` measures them; score
     on ``val``."""
-    from boneage.training.hand_reference import (
+    from boneage.training.reference.run import (
         describe_real_reference,
         fit_real_reference,
         measured_hands,

@@ -3,7 +3,7 @@
 ``DATASET`` is ``phantom`` (the phantom U-Net, its table and the phantom CNN) or the folder of
 an RSNA-layout dataset with ``split.csv``, with ``--cache`` (its ``boneage cache``) and
 ``--unet`` (the landmark U-Net whose measurements the tables are fitted on):
-:mod:`boneage.training.real_curve`. The table and plot are rewritten after every row, so a run
+:mod:`boneage.evaluation.real_curve`. The table and plot are rewritten after every row, so a run
 cut short keeps what it measured; the real curve also skips the rows its folder already holds.
 """
 
@@ -77,7 +77,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from boneage.training.learning_curve import CurveConfig, phantom_curve, plot, write_table
+    from boneage.evaluation.curves import plot, write_table
+    from boneage.phantom import learning_curve
+    from boneage.phantom.learning_curve import CurveConfig, curve_settings, phantom_curve
 
     apply_threads(args)
     if 0 in args.sizes:
@@ -103,7 +105,14 @@ def _run(args: argparse.Namespace) -> int:
         rows = []
         for row in tqdm(rows_iter, total=runs * per_run, desc="learning curve", unit="row"):
             rows.append(row)
-            write_table(rows, config, args.out, dataset=args.dataset)
+            write_table(
+                rows,
+                config,
+                args.out,
+                dataset=args.dataset,
+                method=learning_curve.__doc__,
+                settings=curve_settings(config),
+            )
             plot(rows, args.out / "learning_curve.png", title=title)
     for row in rows:
         print(
@@ -116,9 +125,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_real(args: argparse.Namespace) -> int:
-    from boneage.training.hand_reference import measured_hands
-    from boneage.training.learning_curve import plot, read_table, write_table
-    from boneage.training.real_curve import RealCurveConfig, real_curve
+    from boneage.evaluation.curves import plot, read_table, write_table
+    from boneage.evaluation.real_curve import RealCurveConfig, real_curve
+    from boneage.training.reference.run import measured_hands
 
     folder = Path(args.dataset)
     if not folder.is_dir() or args.cache is None or args.unet is None:

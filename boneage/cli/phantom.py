@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _phantom(args: argparse.Namespace) -> int:
-    from boneage.training.datasets import write_phantom_dataset
+    from boneage.phantom.dataset_writer import write_phantom_dataset
 
     with tqdm(total=args.n, desc="phantoms", unit="image") as bar:
         records = write_phantom_dataset(args.out, args.n, args.seed, args.size, progress=bar.update)

@@ -7,11 +7,14 @@ beside it through another ``_register_*`` function), so ``boneage train --help``
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 from tqdm import tqdm
 
 from boneage.cli import add_compute_options, apply_threads
+from boneage.training.common.config import CNN_TRAINING, LANDMARK_TRAINING, TrainConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,30 +27,50 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_landmarks(models)
 
 
-def _register_segment(models: argparse._SubParsersAction) -> None:
-    parser = models.add_parser("segment", help="the bone-segmentation U-Net")
+Config = TypeVar("Config")
+
+
+def _output_options(
+    parser: argparse.ArgumentParser, *, name: str, version: str | None = None
+) -> None:
+    """Where a run writes, how its card names the model, on which device, and resuming."""
     parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--n-train", type=int, required=True, help="training phantoms")
-    parser.add_argument("--epochs", type=int, required=True)
-    parser.add_argument(
-        "--size", type=int, default=None, help="input side in pixels (default: the runtime's)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="first training seed")
-    parser.add_argument("--n-held-out", type=int, default=24, help="held-out phantoms")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=3e-3, help="AdamW learning rate")
-    parser.add_argument("--name", default="unet", help="model name on the card")
+    parser.add_argument("--name", default=name, help="model name on the card")
+    if version is not None:
+        parser.add_argument("--version", default=version, help="model version on the card")
     add_compute_options(parser)
     parser.add_argument("--resume", action="store_true", help="continue OUT/checkpoint.pt")
-    parser.set_defaults(handler=_train_segment)
 
 
-def _train_segment(args: argparse.Namespace) -> int:
-    from boneage.phantom.segment import UNetConfig
-    from boneage.training.segment_train import TrainConfig, train_segmentation
+def _optimiser_options(parser: argparse.ArgumentParser, *, batch_size: int, lr: float) -> None:
+    parser.add_argument("--seed", type=int, default=0, help="seed (first training seed)")
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    parser.add_argument("--lr", type=float, default=lr, help="AdamW peak learning rate")
 
-    apply_threads(args)
-    config = TrainConfig(
+
+def _budget_options(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
+    """The options of a time-budgeted run (:class:`TrainConfig`), with its trainer's defaults."""
+    parser.add_argument(
+        "--budget-minutes", type=float, default=defaults.budget_minutes, help="training wall time"
+    )
+    parser.add_argument("--max-epochs", type=int, default=defaults.max_epochs)
+    _optimiser_options(parser, batch_size=defaults.batch_size, lr=defaults.learning_rate)
+
+
+def _budget(args: argparse.Namespace, defaults: TrainConfig) -> TrainConfig:
+    return replace(
+        defaults,
+        budget_minutes=args.budget_minutes,
+        max_epochs=args.max_epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        seed=args.seed,
+    )
+
+
+def _phantom_config(cls: type[Config], args: argparse.Namespace, **extra: object) -> Config:
+    """The config of a phantom-era trainer (epoch-counted, not budgeted) from its options."""
+    return cls(
         n_train=args.n_train,
         epochs=args.epochs,
         seed=args.seed,
@@ -55,7 +78,31 @@ def _train_segment(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         learning_rate=args.lr,
         name=args.name,
-        unet=UNetConfig(size=args.size) if args.size else UNetConfig(),
+        **extra,
+    )
+
+
+def _register_segment(models: argparse._SubParsersAction) -> None:
+    parser = models.add_parser("segment", help="the phantom era's bone-segmentation U-Net")
+    _output_options(parser, name="unet")
+    parser.add_argument("--n-train", type=int, required=True, help="training phantoms")
+    parser.add_argument("--epochs", type=int, required=True)
+    parser.add_argument(
+        "--size", type=int, default=None, help="input side in pixels (default: the runtime's)"
+    )
+    parser.add_argument("--n-held-out", type=int, default=24, help="held-out phantoms")
+    _optimiser_options(parser, batch_size=8, lr=3e-3)
+    parser.set_defaults(handler=_train_segment)
+
+
+def _train_segment(args: argparse.Namespace) -> int:
+    from boneage.phantom.segment import UNetConfig
+    from boneage.phantom.segment_train import TrainConfig as SegmentTrainConfig
+    from boneage.phantom.segment_train import train_segmentation
+
+    apply_threads(args)
+    config = _phantom_config(
+        SegmentTrainConfig, args, unet=UNetConfig(size=args.size) if args.size else UNetConfig()
     )
     card = train_segmentation(
         config,
@@ -77,34 +124,21 @@ def _register_regress(models: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--data", default="phantom", help="'phantom' or the folder of an RSNA-layout dataset"
     )
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    _output_options(parser, name="cnn")
     parser.add_argument("--n-train", type=int, required=True, help="training cases")
     parser.add_argument("--epochs", type=int, required=True)
-    parser.add_argument("--seed", type=int, default=0, help="first training seed")
     parser.add_argument("--n-calibration", type=int, default=100, help="calibration phantoms")
     parser.add_argument("--n-held-out", type=int, default=100, help="held-out phantoms")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=2e-3, help="AdamW peak learning rate")
-    parser.add_argument("--name", default="cnn", help="model name on the card")
-    add_compute_options(parser)
-    parser.add_argument("--resume", action="store_true", help="continue OUT/checkpoint.pt")
+    _optimiser_options(parser, batch_size=16, lr=2e-3)
     parser.set_defaults(handler=_train_regress)
 
 
 def _train_regress(args: argparse.Namespace) -> int:
-    from boneage.training.regress_train import RegressTrainConfig, train_regression
+    from boneage.phantom.regress_train import RegressTrainConfig, train_regression
 
     apply_threads(args)
-    config = RegressTrainConfig(
-        data=args.data,
-        n_train=args.n_train,
-        epochs=args.epochs,
-        seed=args.seed,
-        n_calibration=args.n_calibration,
-        n_held_out=args.n_held_out,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        name=args.name,
+    config = _phantom_config(
+        RegressTrainConfig, args, data=args.data, n_calibration=args.n_calibration
     )
     card = train_regression(
         config,
@@ -128,43 +162,32 @@ def _register_regress_real(models: argparse._SubParsersAction) -> None:
         help="the end-to-end CNN on a cached real dataset (boneage cache), on a time budget",
     )
     parser.add_argument("--cache", type=Path, required=True, help="the .npz of boneage cache")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--budget-minutes", type=float, default=75.0, help="training wall time")
-    parser.add_argument("--max-epochs", type=int, default=40)
+    _output_options(parser, name="cnn-rsna", version="1.0.0")
+    _budget_options(parser, CNN_TRAINING)
     parser.add_argument("--n-train", type=int, default=None, help="a random subset of train")
     parser.add_argument("--n-calibration", type=int, default=600)
-    parser.add_argument("--encoder", default="resnet10t", help="timm encoder")
-    parser.add_argument("--side", type=int, default=192, help="network input side in pixels")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=2e-3, help="AdamW peak learning rate")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--name", default="cnn-rsna", help="model name on the card")
-    parser.add_argument("--version", default="1.0.0", help="model version on the card")
-    add_compute_options(parser)
-    parser.add_argument("--resume", action="store_true", help="continue OUT/checkpoint.pt")
+    parser.add_argument("--encoder", default=None, help="timm encoder (default: the shipped)")
+    parser.add_argument("--side", type=int, default=None, help="network input side in pixels")
     parser.set_defaults(handler=_train_regress_real)
 
 
 def _train_regress_real(args: argparse.Namespace) -> int:
-    from boneage.training.regress_real import RealTrainConfig
-    from boneage.training.regress_real_run import train_real_regression
+    from boneage.training.cnn.run import train_real_regression
+    from boneage.training.cnn.train import CNN_NETWORK
 
     apply_threads(args)
-    config = RealTrainConfig(
-        budget_minutes=args.budget_minutes,
-        max_epochs=args.max_epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        seed=args.seed,
-        n_calibration=args.n_calibration,
-        n_train=args.n_train,
-        encoder=args.encoder,
-        input_side=args.side,
+    network = replace(
+        CNN_NETWORK,
+        encoder=args.encoder or CNN_NETWORK.encoder,
+        input_side=args.side or CNN_NETWORK.input_side,
     )
     card = train_real_regression(
         args.cache,
         args.out,
-        config,
+        _budget(args, CNN_TRAINING),
+        network=network,
+        n_calibration=args.n_calibration,
+        n_train=args.n_train,
         name=args.name,
         version=args.version,
         resume=args.resume,
@@ -194,7 +217,7 @@ def _register_gate(models: argparse._SubParsersAction) -> None:
 
 
 def _train_gate(args: argparse.Namespace) -> int:
-    from boneage.training.gate_train import train_gate
+    from boneage.training.gate.train import train_gate
 
     apply_threads(args)
     card = train_gate(
@@ -222,33 +245,22 @@ def _register_landmarks(models: argparse._SubParsersAction) -> None:
         "RSNA-layout folder with keypoints.csv and/or roi_masks/",
     )
     parser.add_argument("data", type=Path, help="RSNA-layout folder with split.csv")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--budget-minutes", type=float, default=40.0, help="training wall time")
-    parser.add_argument("--max-epochs", type=int, default=200)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=3e-3, help="AdamW peak learning rate")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--name", default="landmarks-rsna", help="model name on the card")
-    parser.add_argument("--version", default="1.0.0", help="model version on the card")
-    add_compute_options(parser)
-    parser.add_argument("--resume", action="store_true", help="continue OUT/checkpoint.pt")
+    _output_options(parser, name="landmarks-rsna", version="1.0.0")
+    _budget_options(parser, LANDMARK_TRAINING)
     parser.set_defaults(handler=_train_landmarks)
 
 
 def _train_landmarks(args: argparse.Namespace) -> int:
-    from boneage.training.landmark_run import train_landmark_model
-    from boneage.training.landmark_train import LandmarkTrainConfig
+    from boneage.training.landmarks.run import train_landmark_model
 
     apply_threads(args)
-    config = LandmarkTrainConfig(
-        budget_minutes=args.budget_minutes,
-        max_epochs=args.max_epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        seed=args.seed,
-    )
     card = train_landmark_model(
-        args.data, args.out, config, name=args.name, version=args.version, resume=args.resume
+        args.data,
+        args.out,
+        _budget(args, LANDMARK_TRAINING),
+        name=args.name,
+        version=args.version,
+        resume=args.resume,
     )
     print(f"{card.ident} on {card.held_out.size} annotated val hands:")
     for key, value in sorted(card.held_out.metrics.items()):

@@ -29,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from boneage.phantom.demo import train_demo_models
     from boneage.registry import DEFAULT_DIRECTORY
-    from boneage.training.demo import train_demo_models
 
     apply_threads(args)
     cards = train_demo_models(

@@ -4,8 +4,9 @@ The network (:class:`AgeRegressor`) is a small timm encoder (random initialisati
 channel) whose pooled features are joined with the sex and mapped to a mean and a variance of the
 age (Gaussian negative log-likelihood head). The predicted standard deviation says which images
 are harder; its absolute size is then calibrated on a held-out calibration split by split
-conformal prediction (:func:`boneage.conformal.conformal_scale`), so that ``mean ± scale · sd``
-covers the true age in 90 % of unseen cases. The calibrated ``scale`` is stored in the checkpoint.
+conformal prediction (:func:`boneage.training.common.conformal.conformal_scale`), so that ``mean ±
+scale · sd`` covers the true age in 90 % of unseen cases. The calibrated ``scale`` is stored in the
+checkpoint.
 
 A checkpoint is one ``torch.save`` file: the weights in float16 (the demo model is well under
 8 MB), the constructor settings, the target normalisation and the calibration.

@@ -60,7 +60,7 @@ class MaturityScore:
     Tanner-Whitehouse method sums its bone scores before a table turns the sum into an age.
 
     The score is a ridge regression on the standardised features and their squares, fitted on
-    the table's training hands of one sex (:mod:`boneage.training.reference_fit`). Measurements
+    the table's training hands of one sex (:mod:`boneage.training.reference.fit`). Measurements
     of one hand are strongly correlated (a mature hand is mature at every joint), and a
     likelihood that multiplies them as if independent counts the same evidence many times over;
     the regression weighs each by what it adds. As in Tanner-Whitehouse, a table then turns

@@ -138,7 +138,7 @@ def rejection_reason(measurements: Measurements, mode: SpacingMode) -> str | Non
     """Why these measurements cannot be looked up in ``mode``, in words for the report, or None.
 
     ``boneage fit-reference`` on a folder skips the hands this rejects
-    (:func:`boneage.training.reference_fit.measure_cases`): on real images, one failed segmentation
+    (:func:`boneage.training.reference.fit.measure_cases`): on real images, one failed segmentation
     must
     not teach the table that such hands exist. Phantom fits (the demo table, the learning curve)
     keep every training hand as its U-Net measured it."""

@@ -15,17 +15,12 @@ import boneage
 from boneage.multistep.table import AGE_GRID_MONTHS, Curve, ReferenceTable, SexReference
 from boneage.phantom import anatomy
 from boneage.phantom.measure import RATIO_BASE, UNMEASURED_LENGTHS
+from boneage.training.reference.fit import DEFAULT_TEMPERATURE
 
 RATIO_CV = 0.035
 """Default coefficient of variation of a length ratio within one hand. Assumed: with the shared
 size factor cancelled, the bone-specific scatter of about a third of the 6.5 % length CV of
 :mod:`boneage.phantom.anatomy`, times sqrt(2) for the two bones of a ratio."""
-DEFAULT_TEMPERATURE = 3.0
-"""Temperature of the default table: the smallest of
-:data:`boneage.training.reference_fit.TEMPERATURES`
-whose 90 % intervals covered >= 90 % of 240 phantoms (seeds 20000-20239, true masks at 256 px);
-on 40 held-out phantoms the coverage was 0.85 (absolute) and 0.88 (ratios). A phantom
-calibration: on real radiographs it is unvalidated."""
 
 
 def default_reference(ages_months: np.ndarray = AGE_GRID_MONTHS) -> ReferenceTable:

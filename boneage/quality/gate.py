@@ -4,7 +4,7 @@ The outline rules of :mod:`boneage.quality.orientation` were written on phantoms
 films. On real RSNA films they called a hand "not a hand" for 43 % of a 300-image sample of
 ``val``: collimated fields, dark film, burnt-in letters and padding bars make the largest bright
 object a rectangle, not a hand. A small CNN trained on real hands against synthetic and corrupted
-negatives (``boneage.training.gate_train``) reads the whole film instead and names the kind of
+negatives (``boneage.training.gate.train``) reads the whole film instead and names the kind of
 image it sees, so a rejection still says why in words; the outline's own finding is quoted beside
 it.
 

@@ -146,8 +146,8 @@ def orient(pixels: np.ndarray, *, laterality: str | None = None) -> Oriented:
     """Bring a radiograph to bone-bright, upright, left-hand form, stating every correction.
 
     The corrections do not depend on any accept/reject decision, so a model trained on images
-    cached through this function (:mod:`boneage.training.image_cache`) sees at inference exactly
-    the pixels it was trained on. Rotation,
+    cached through this function (:mod:`boneage.training.common.image_cache`) sees at inference
+    exactly the pixels it was trained on. Rotation,
     turning over and the thumb's side are read from the hand's outline and are applied only when
     that outline is plausible (:func:`_not_a_hand` finds nothing wrong with it); otherwise the
     image is left as acquired and the check says so: a wrong outline would rotate or mirror a

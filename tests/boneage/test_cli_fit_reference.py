@@ -16,9 +16,9 @@ from PIL import Image
 from boneage.cli import main
 from boneage.modelcard import ModelCard
 from boneage.multistep.table import ReferenceTable
+from boneage.phantom.dataset_writer import write_phantom_dataset
+from boneage.phantom.demo import PHANTOM_UNET_FOLDER
 from boneage.registry import DEFAULT_DIRECTORY
-from boneage.training.datasets import write_phantom_dataset
-from boneage.training.demo import PHANTOM_UNET_FOLDER
 from tests.boneage.radiograph_files import gradient_image
 
 N_PHANTOMS = 110

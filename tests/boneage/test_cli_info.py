@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from boneage.cli import main
-from boneage.training.datasets import PhantomDataset
+from boneage.training.common.datasets import PhantomDataset
 from tests.boneage.radiograph_files import dicom_bytes, gradient_image, png_bytes
 
 

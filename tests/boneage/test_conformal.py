@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from boneage.conformal import conformal_scale
+from boneage.training.common.conformal import conformal_scale
 
 
 def test_conformal_scale_gives_the_requested_coverage_on_new_cases():

@@ -12,16 +12,14 @@ from monai.data import DataLoader
 from PIL import Image
 
 from boneage.errors import DatasetError
-from boneage.training.datasets import (
-    SEEDS_PER_DATASET,
+from boneage.phantom.dataset_writer import SEEDS_PER_DATASET, sample_seed, write_phantom_dataset
+from boneage.training.common.datasets import (
     PhantomDataset,
     RecordDataset,
     RsnaDataset,
     read_dicom_folder,
     read_phantom_folder,
     read_rsna_labels,
-    sample_seed,
-    write_phantom_dataset,
 )
 from tests.boneage.radiograph_files import dicom_bytes, gradient_image
 from tests.boneage.real_sample import RSNA_SAMPLE, val_ids

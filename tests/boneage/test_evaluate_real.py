@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from boneage.cli import main
-from boneage.training.contact_sheet import CAPTION, TILE, ContactSheet
-from boneage.training.evaluate_real import CaseResult, reason_kind, summarise_path
+from boneage.evaluation.contact_sheet import CAPTION, TILE, ContactSheet
+from boneage.evaluation.labelled_folder import CaseResult, reason_kind, summarise_path
 from tests.boneage.real_sample import RSNA_SAMPLE
 
 
@@ -34,7 +34,7 @@ def test_evaluate_accounts_for_every_image_of_the_split(tmp_path, capsys):
 
 
 def test_the_contact_sheet_spans_the_ages_and_both_sexes():
-    from boneage.training.evaluate_real import chosen_records
+    from boneage.evaluation.labelled_folder import chosen_records
 
     records = chosen_records(RSNA_SAMPLE, "val", None)
     sheet = ContactSheet.spanning(records)
@@ -48,7 +48,7 @@ def test_the_contact_sheet_spans_the_ages_and_both_sexes():
 
 
 def test_limit_takes_the_same_images_on_every_run(tmp_path):
-    from boneage.training.evaluate_real import chosen_records
+    from boneage.evaluation.labelled_folder import chosen_records
 
     first = [r.id for r in chosen_records(RSNA_SAMPLE, "val", 5)]
     assert first == [r.id for r in chosen_records(RSNA_SAMPLE, "val", 5)]

@@ -5,28 +5,31 @@ from __future__ import annotations
 
 import csv
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from boneage.evaluation.real_curve import RealCurveConfig, cnn_budget_minutes, real_curve
 from boneage.framing.field import field_square
 from boneage.multistep.landmarks import INPUT_SIDE, LANDMARKS
 from boneage.multistep.measure import BONES, JOINTS, HandMeasurements, JointMeasurement
 from boneage.registry import load_card, load_landmarks
-from boneage.training.hand_reference import fit_real_reference
-from boneage.training.hand_samples import MeasuredHand, load_measured, save_measured
-from boneage.training.landmark_data import (
+from boneage.training.common.augment import augment_batch
+from boneage.training.common.config import LANDMARK_TRAINING
+from boneage.training.landmarks.data import (
     csv_column,
     frame_mask,
     frame_points,
     load_annotated,
 )
-from boneage.training.landmark_run import train_landmark_model
-from boneage.training.landmark_train import LandmarkTrainConfig, landmark_loss, warp_batch
-from boneage.training.real_curve import RealCurveConfig, cnn_budget_minutes, real_curve
-from boneage.training.reference_fit import Sample
+from boneage.training.landmarks.run import train_landmark_model
+from boneage.training.landmarks.train import landmark_loss
+from boneage.training.reference.fit import Sample
+from boneage.training.reference.hands import MeasuredHand, load_measured, save_measured
+from boneage.training.reference.run import fit_real_reference
 from tests.boneage.real_sample import RSNA_SAMPLE
 
 
@@ -126,9 +129,10 @@ def test_the_pose_moves_points_with_the_image():
     for b in range(3):
         for r, c in points[b].long():
             images[b, 0, r - 1 : r + 2, c - 1 : c + 2] = 1.0
-    _, moved_regions, moved_points = warp_batch(
-        images, images.clone(), points, torch.Generator().manual_seed(1)
+    moved = augment_batch(
+        images, torch.Generator().manual_seed(1), masks=images.clone(), landmarks=points
     )
+    moved_regions, moved_points = moved.masks, moved.landmarks
     for b in range(3):
         hits = torch.nonzero(moved_regions[b, 0] > 0).float()
         for point in moved_points[b]:
@@ -149,7 +153,7 @@ def test_a_short_run_writes_a_card_the_registry_reads_and_resumes(annotated_fold
     loaded, path = load_card(tmp_path)
     network = load_landmarks(path, loaded)  # refuses a card that is not a whole-film network
     assert not network.training
-    config = LandmarkTrainConfig(budget_minutes=60, max_epochs=1, batch_size=2)
+    config = replace(LANDMARK_TRAINING, budget_minutes=60, max_epochs=1, batch_size=2)
     again = train_landmark_model(annotated_folder, tmp_path, config, resume=True)
     assert again.settings["steps"] == 3  # already at its epoch budget: nothing more to do
 
@@ -184,7 +188,7 @@ def test_the_real_fit_scores_val_and_counts_rejections(tmp_path):
 
 
 def test_the_real_curve_resumes_where_it_stopped(tmp_path):
-    from boneage.training.image_cache import ImageCache
+    from boneage.training.common.image_cache import ImageCache
 
     rng = np.random.default_rng(1)
     hands = _hands(500, "train", rng) + _hands(100, "val", rng)

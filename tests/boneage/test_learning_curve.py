@@ -14,14 +14,15 @@ import torch
 from torch import nn
 
 from boneage.cli import main
+from boneage.evaluation.curves import COLUMNS
 from boneage.phantom import generate_phantom
 from boneage.phantom.anatomy import NUM_CLASSES
 from boneage.phantom.crop import crop_labels, preprocess
+from boneage.phantom.evaluate import LabelledImage, evaluate_multistep
+from boneage.phantom.learning_curve import CNN_BATCH, SEG_BATCH, epochs_for
 from boneage.phantom.reference_default import default_reference
 from boneage.registry import DEFAULT_DIRECTORY, load_models
 from boneage.report.notes import other_method_sentence
-from boneage.training.evaluate import LabelledImage, evaluate_multistep
-from boneage.training.learning_curve import CNN_BATCH, COLUMNS, SEG_BATCH, epochs_for
 
 
 class _FixedMasks(nn.Module):

@@ -11,7 +11,7 @@ from boneage.multistep.estimator import estimate_age
 from boneage.multistep.table import ReferenceTable
 from boneage.phantom import anatomy
 from boneage.phantom.reference_default import default_reference
-from boneage.training.reference_fit import Sample, calibrate_interval_scales, fit_reference
+from boneage.training.reference.fit import Sample, calibrate_interval_scales, fit_reference
 from tests.boneage.reference_hands import hand_at
 
 

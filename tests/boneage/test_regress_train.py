@@ -10,7 +10,7 @@ import torch
 
 from boneage.endtoend.cnn import load_regressor
 from boneage.modelcard import ModelCard
-from boneage.training.regress_train import (
+from boneage.phantom.regress_train import (
     RegressTrainConfig,
     phantom_sample,
     phantom_splits,

@@ -7,8 +7,8 @@ import torch
 
 from boneage.modelcard import ModelCard
 from boneage.phantom.segment import load_unet
-from boneage.training.segment_train import TrainConfig, train_segmentation
-from boneage.training.splits import HELD_OUT_FIRST_SEED
+from boneage.phantom.segment_train import TrainConfig, train_segmentation
+from boneage.training.common.splits import HELD_OUT_FIRST_SEED
 
 pytestmark = pytest.mark.training
 

@@ -9,7 +9,7 @@ import pytest
 from boneage.assess import assess
 from boneage.io import read_radiograph
 from boneage.registry import ModelBundle, load_models
-from boneage.training.datasets import RsnaDataset
+from boneage.training.common.datasets import RsnaDataset
 from tests.boneage.real_sample import RSNA_SAMPLE
 
 

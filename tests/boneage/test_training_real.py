@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,15 +11,12 @@ import torch
 
 from boneage.quality.gate import CLASSES, GATE_SIDE
 from boneage.report.age_bands import band_errors
-from boneage.training.gate_train import make_negatives
-from boneage.training.image_cache import CACHE_SIDE, ImageCache, build_cache
-from boneage.training.regress_real import (
-    RealTrainConfig,
-    at_side,
-    augment,
-    fit_real,
-)
-from boneage.training.splits import real_splits
+from boneage.training.cnn.train import CNN_NETWORK, fit_real
+from boneage.training.common.augment import augment_batch
+from boneage.training.common.config import TrainConfig
+from boneage.training.common.image_cache import CACHE_SIDE, ImageCache, at_side, build_cache
+from boneage.training.common.splits import real_splits
+from boneage.training.gate.train import make_negatives
 from tests.boneage.real_sample import RSNA_SAMPLE
 
 
@@ -52,7 +50,7 @@ def test_splits_keep_val_apart_and_calibration_out_of_training(cache):
 
 def test_augmentation_keeps_range_and_shape_and_changes_the_image():
     images = torch.rand(6, 1, 48, 48)
-    out = augment(images, torch.Generator().manual_seed(0))
+    out = augment_batch(images, torch.Generator().manual_seed(0)).images
     assert out.shape == images.shape
     assert out.min() >= 0 and out.max() <= 1
     assert (out - images).abs().mean() > 0.01
@@ -60,14 +58,23 @@ def test_augmentation_keeps_range_and_shape_and_changes_the_image():
 
 def test_training_stops_at_its_budget_and_resumes_from_its_checkpoint(cache, tmp_path):
     images = at_side(cache.images, 64)
-    config = RealTrainConfig(budget_minutes=0.05, batch_size=8, input_side=64, bfloat16=False)
+    config = TrainConfig(budget_minutes=0.05, batch_size=8, bfloat16=False)
+    network = replace(CNN_NETWORK, input_side=64)
     checkpoint = tmp_path / "checkpoint.pt"
-    regressor, first = fit_real(config, images, cache.male, cache.age_months, checkpoint=checkpoint)
+    regressor, first = fit_real(
+        config, images, cache.male, cache.age_months, network=network, checkpoint=checkpoint
+    )
     assert first.steps >= 1 and checkpoint.exists()
     assert regressor.framing == "field"
-    longer = RealTrainConfig(budget_minutes=0.1, batch_size=8, input_side=64, bfloat16=False)
+    longer = TrainConfig(budget_minutes=0.1, batch_size=8, bfloat16=False)
     _, second = fit_real(
-        longer, images, cache.male, cache.age_months, checkpoint=checkpoint, resume=True
+        longer,
+        images,
+        cache.male,
+        cache.age_months,
+        network=network,
+        checkpoint=checkpoint,
+        resume=True,
     )
     assert second.steps > first.steps and second.seconds >= first.seconds
     mean, sd = regressor.predict_batch(cache.images[:3] / 255.0, cache.male[:3])

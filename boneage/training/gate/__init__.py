@@ -1,0 +1,1 @@
+"""The quality gate: real hands against made-up negatives (``train``)."""
