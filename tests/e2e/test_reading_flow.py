@@ -93,10 +93,10 @@ def test_read_sign_and_next_from_the_worklist(
 
     # a correction: c puts the cursor in the value; the reason is required and kept; Enter in
     # the value signs the correction (it once submitted the form as "sign multi-step")
-    page.fill("#id_reason", "carpal bones read by hand")
     page.keyboard.press("c")
     page.keyboard.type("75")
-    page.keyboard.press("Enter")
+    page.fill("#id_reason", "carpal bones read by hand")
+    page.press("#id_corrected_age_months", "Enter")
     page.wait_for_url(f"{live_server.url}/reading/{second.pk}/")
 
     from clinic.signing import signing_concerns
