@@ -97,8 +97,7 @@ def _register_segment(models: argparse._SubParsersAction) -> None:
 
 def _train_segment(args: argparse.Namespace) -> int:
     from boneage.phantom.segment import UNetConfig
-    from boneage.phantom.segment_train import TrainConfig as SegmentTrainConfig
-    from boneage.phantom.segment_train import train_segmentation
+    from boneage.phantom.segment_train import SegmentTrainConfig, train_segmentation
 
     apply_threads(args)
     config = _phantom_config(

@@ -23,12 +23,12 @@ from boneage.phantom.evaluate import evaluate_multistep, phantom_case
 from boneage.phantom.measure_hands import measure_case
 from boneage.phantom.regress_train import RegressTrainConfig, train_regression
 from boneage.phantom.segment import load_unet
-from boneage.phantom.segment_train import TrainConfig, train_segmentation
+from boneage.phantom.segment_train import SegmentTrainConfig, train_segmentation
 from boneage.training.common.cards import describe_file
 from boneage.training.common.splits import EVALUATION_FIRST_SEED, MULTISTEP_CALIBRATION_FIRST_SEED
 from boneage.training.reference.fit import calibrate_interval_scales, fit_reference
 
-UNET = TrainConfig(n_train=240, epochs=20, seed=0, n_held_out=24, name="unet-demo")
+UNET = SegmentTrainConfig(n_train=240, epochs=20, seed=0, n_held_out=24, name="unet-demo")
 CNN = RegressTrainConfig(n_train=300, epochs=20, seed=0, name="cnn")
 N_HELD_OUT_MULTISTEP = 60
 N_CALIBRATION_MULTISTEP = 120

@@ -54,7 +54,7 @@ from boneage.phantom.measure_hands import measure_case
 from boneage.phantom.reference_default import default_reference
 from boneage.phantom.regress_train import RegressTrainConfig, Sample, calibrate, evaluate, fit
 from boneage.phantom.segment import load_unet
-from boneage.phantom.segment_train import TrainConfig, train_segmentation
+from boneage.phantom.segment_train import SegmentTrainConfig, train_segmentation
 from boneage.training.common.splits import (
     CALIBRATION_FIRST_SEED,
     EVALUATION_FIRST_SEED,
@@ -65,7 +65,7 @@ from boneage.training.reference.fit import calibrate_interval_scales, fit_refere
 SEED_STRIDE = 1_000_000
 """Replicate ``r`` trains on phantoms from seed ``r * SEED_STRIDE``: disjoint sets per replicate."""
 
-SEG_BATCH = TrainConfig.batch_size
+SEG_BATCH = SegmentTrainConfig.batch_size
 CNN_BATCH = RegressTrainConfig.batch_size
 
 
@@ -80,7 +80,7 @@ class CurveConfig:
     n_held_out: int = 60
     n_calibration: int = 40
     n_selection: int = 8
-    """Phantoms the U-Net picks its best epoch on (``TrainConfig.n_held_out``)."""
+    """Phantoms the U-Net picks its best epoch on (``SegmentTrainConfig.n_held_out``)."""
     device: str | None = None
 
     def steps_seg(self) -> int:
@@ -176,7 +176,9 @@ def phantom_curve(config: CurveConfig, work_dir: Path) -> Iterator[Row]:
             start = time.perf_counter()
             out_dir = work_dir / f"unet-n{n}-r{replicate}"
             train_segmentation(
-                TrainConfig(n_train=n, epochs=epochs, seed=first, n_held_out=config.n_selection),
+                SegmentTrainConfig(
+                    n_train=n, epochs=epochs, seed=first, n_held_out=config.n_selection
+                ),
                 out_dir,
                 device=config.device,
             )

@@ -51,7 +51,7 @@ PHANTOM_SIZE = 512
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class SegmentTrainConfig:
     """One training run; stored in the checkpoint and the model card."""
 
     n_train: int
@@ -73,7 +73,7 @@ class TrainConfig:
         return list(range(HELD_OUT_FIRST_SEED, HELD_OUT_FIRST_SEED + self.n_held_out))
 
     @classmethod
-    def from_dict(cls, raw: dict) -> TrainConfig:
+    def from_dict(cls, raw: dict) -> SegmentTrainConfig:
         return cls(**{**raw, "unet": UNetConfig.from_dict(raw["unet"])})
 
 
@@ -147,7 +147,9 @@ def held_out_dice(
     return dice
 
 
-def _card(config: TrainConfig, model: torch.nn.Module, weights: Path, dice: dict[str, float]):
+def _card(
+    config: SegmentTrainConfig, model: torch.nn.Module, weights: Path, dice: dict[str, float]
+):
     encoder, decoder = config.unet.encoder, "-".join(map(str, config.unet.decoder_channels))
     seeds = config.training_seeds()
     return describe_file(
@@ -176,7 +178,7 @@ def _card(config: TrainConfig, model: torch.nn.Module, weights: Path, dice: dict
 
 
 def train_segmentation(
-    config: TrainConfig,
+    config: SegmentTrainConfig,
     out_dir: Path,
     *,
     resume: bool = False,
@@ -193,7 +195,7 @@ def train_segmentation(
     checkpoint_path = out_dir / "checkpoint.pt"
     state = torch.load(checkpoint_path, weights_only=False) if resume else None
     if state is not None:
-        config = replace(TrainConfig.from_dict(state["config"]), epochs=config.epochs)
+        config = replace(SegmentTrainConfig.from_dict(state["config"]), epochs=config.epochs)
     torch.manual_seed(config.seed)
     model = build_unet(config.unet).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=1e-4)
