@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,9 +23,9 @@ from clinic.celery import app
 from clinic.models import Report, Study
 from tests.clinic.tcp_proxy import TcpProxy
 from tests.clinic.worker_process import (
-    ROOT,
     database_url,
     free_port,
+    gunicorn_serving,
     service_environment,
     stop,
     wait_until,
@@ -185,31 +184,14 @@ def web_through(tmp_path: Path) -> Iterator:
     """gunicorn serving the clinic on the test database through a :class:`TcpProxy`."""
     db = settings.DATABASES["default"]
     proxy = TcpProxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432))
-    port = free_port()
     env = {
         **service_environment(database=database_url(port=proxy.port)),
         "DJANGO_SETTINGS_MODULE": "clinic.settings.local",
     }
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    log = (tmp_path / "web.log").open("wb")
-    web = subprocess.Popen(
-        [str(gunicorn), "clinic.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return requests.get(f"{base}/healthz", timeout=5).status_code == 200
-        except (requests.ConnectionError, requests.Timeout):
-            return False  # not up yet, or still importing its first request on a loaded machine
-
     try:
-        wait_until(healthy, 60, "gunicorn to answer")
-        yield base, proxy
+        with gunicorn_serving(env, log=tmp_path / "web.log") as base:
+            yield base, proxy
     finally:
-        web.terminate()
-        web.wait(timeout=20)
         proxy.close()
 
 

@@ -14,9 +14,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import requests
 from django.conf import settings
 from django.db import connection
 
@@ -137,6 +139,38 @@ def wait_until(
         time.sleep(0.2)
     tail = _log_tail(worker) if worker is not None else ""
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}\n{tail}")
+
+
+@contextmanager
+def gunicorn_serving(
+    env: dict[str, str], *, log: Path, ready: str = "/healthz", timeout_s: float = 60
+) -> Iterator[str]:
+    """gunicorn (one worker) serving the clinic with ``env`` on a free loopback port, from the
+    moment ``ready`` answers 200 until the block ends; yields the base URL. A refused connection
+    or a read timeout counts as not ready yet: on a loaded machine the first request may still
+    be importing the app."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+
+    def answers() -> bool:
+        try:
+            return requests.get(f"{base}{ready}", timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
+
+    with log.open("wb") as out:
+        web = subprocess.Popen(
+            [str(gunicorn), "clinic.wsgi:application", "--bind", f"127.0.0.1:{port}",
+             "--workers", "1"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            wait_until(answers, timeout_s, f"gunicorn to answer {ready}")
+            yield base
+        finally:
+            web.terminate()
+            web.wait(timeout=20)
 
 
 def _log_tail(worker: subprocess.Popen[bytes], lines: int = 30) -> str:

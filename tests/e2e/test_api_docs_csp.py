@@ -8,7 +8,6 @@ one a deployment sends (plain HTTP on loopback: ``DJANGO_SECURE_SSL_REDIRECT=0``
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,14 +15,13 @@ from typing import Any
 import pytest
 import requests
 
-from tests.clinic.worker_process import ROOT, free_port, wait_until
+from tests.clinic.worker_process import gunicorn_serving
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def production_web(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
     env = {
         "PATH": "/usr/bin:/bin",
         "DJANGO_SETTINGS_MODULE": "clinic.settings.production",
@@ -34,27 +32,8 @@ def production_web(tmp_path: Path) -> Iterator[str]:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
         "BONEAGE_VAR_DIR": str(tmp_path / "var"),
     }
-    log = (tmp_path / "web.log").open("wb")
-    web = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "clinic.wsgi:application",
-         "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            return requests.get(f"{base}/api/docs/", timeout=5).status_code == 200
-        except requests.RequestException:
-            return False
-
-    try:
-        wait_until(answers, 90, "gunicorn with the production settings")
+    with gunicorn_serving(env, log=tmp_path / "web.log", ready="/api/docs/", timeout_s=90) as base:
         yield base
-    finally:
-        web.terminate()
-        web.wait(timeout=20)
-        log.close()
 
 
 def test_the_api_docs_render_under_the_production_csp(production_web: str, chromium: Any) -> None:
