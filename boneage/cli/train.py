@@ -167,19 +167,35 @@ def _register_regress_real(models: argparse._SubParsersAction) -> None:
     parser.add_argument("--n-calibration", type=int, default=600)
     parser.add_argument("--encoder", default=None, help="timm encoder (default: the shipped)")
     parser.add_argument("--side", type=int, default=None, help="network input side in pixels")
+    parser.add_argument(
+        "--framing",
+        choices=("field", "canonical"),
+        default="field",
+        help="the whole film, or the canonical hand crop (poses from the shipped landmark U-Net, "
+        "or --landmarks)",
+    )
+    parser.add_argument(
+        "--landmarks", type=Path, default=None, help="a landmark model folder for the poses"
+    )
     parser.set_defaults(handler=_train_regress_real)
 
 
 def _train_regress_real(args: argparse.Namespace) -> int:
     from boneage.training.cnn.run import train_real_regression
-    from boneage.training.cnn.train import CNN_NETWORK
+    from boneage.training.cnn.train import CANONICAL_NETWORK, CNN_NETWORK
 
     apply_threads(args)
+    base = CANONICAL_NETWORK if args.framing == "canonical" else CNN_NETWORK
     network = replace(
-        CNN_NETWORK,
-        encoder=args.encoder or CNN_NETWORK.encoder,
-        input_side=args.side or CNN_NETWORK.input_side,
+        base, encoder=args.encoder or base.encoder, input_side=args.side or base.input_side
     )
+    landmarks = None
+    if args.framing == "canonical":
+        from boneage.registry import DEFAULT_DIRECTORY, FOLDERS, load_card, load_landmarks
+
+        folder = args.landmarks or DEFAULT_DIRECTORY / FOLDERS["segmentation"]
+        card, weights = load_card(folder)
+        landmarks = load_landmarks(weights, card)
     card = train_real_regression(
         args.cache,
         args.out,
@@ -191,6 +207,7 @@ def _train_regress_real(args: argparse.Namespace) -> int:
         version=args.version,
         resume=args.resume,
         device=args.device or "cpu",
+        landmarks=landmarks,
     )
     held_out = card.held_out
     print(

@@ -27,7 +27,7 @@ from torch.nn import functional as F
 
 from boneage.checkpoints import load_half, save_half
 
-Framing = Literal["hand", "field"]
+Framing = Literal["hand", "field", "canonical"]
 
 AGE_CENTRE_MONTHS = 120.0
 AGE_SPREAD_MONTHS = 60.0
@@ -45,9 +45,10 @@ class RegressorConfig:
     input_side: int = 128
     hidden: int = 64
     framing: Framing = "hand"
-    """What the network reads: ``"field"``, the whole film of
-    :func:`boneage.framing.field.frame_field` (the models trained on real radiographs, the only
-    ones the runtime loads), or ``"hand"``, the hand crop of the phantom era
+    """What the network reads: ``"canonical"``, the canonical hand crop of
+    :mod:`boneage.framing.canonical`; ``"field"``, the whole film of
+    :func:`boneage.framing.field.frame_field` (the two the runtime loads, the field model as the
+    fallback where no canonical pose is found); or ``"hand"``, the hand crop of the phantom era
     (:func:`boneage.phantom.crop.preprocess`)."""
     mirror_average: bool = False
     """Read each film and its mirror image and average the two (mean and variance): for a

@@ -199,6 +199,7 @@ def test_the_real_curve_resumes_where_it_stopped(tmp_path):
         male=np.array([h.sample.sex == "M" for h in hands], np.float32),
         split=np.array([h.split for h in hands]),
         corrected=np.zeros(len(hands), bool),
+        pixel_aspect=np.ones(len(hands), np.float32),
     )
     cache.save(tmp_path / "cache.npz")
     config = RealCurveConfig(

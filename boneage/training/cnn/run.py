@@ -3,35 +3,53 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, astuple
 from pathlib import Path
 
 import numpy as np
+from torch import nn
 
 from boneage.endtoend.cnn import COVERAGE, Regressor, RegressorConfig
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
 from boneage.report.age_bands import band_errors, metric_key
-from boneage.training.cnn.train import CNN_NETWORK, fit_real
+from boneage.training.cnn.poses import load_or_build_poses
+from boneage.training.cnn.train import CNN_NETWORK, canonical_inputs, fit_canonical, fit_real
 from boneage.training.common.cards import describe_file
 from boneage.training.common.config import CNN_TRAINING, TrainConfig
 from boneage.training.common.conformal import conformal_scale
 from boneage.training.common.datasets.rsna import RSNA_TERMS
 from boneage.training.common.image_cache import ImageCache, at_side
-from boneage.training.common.splits import real_splits
+from boneage.training.common.splits import RealSplits, real_splits
 
 log = logging.getLogger(__name__)
+
+FRAMING_WORDS = {
+    "field": "whole film",
+    "canonical": "canonical hand crop from the landmark U-Net's palm landmarks",
+    "hand": "phantom hand crop",
+}
 
 WEIGHTS_FILE = "cnn.pt"
 CHECKPOINT_FILE = "checkpoint.pt"
 
 
-def predict_cached(regressor: Regressor, images: np.ndarray, male: np.ndarray):
-    """Uncalibrated mean and SD (months) for cached uint8 squares, in batches."""
+def predict_cached(
+    regressor: Regressor,
+    images: np.ndarray,
+    male: np.ndarray,
+    matrices: np.ndarray | None = None,
+):
+    """Uncalibrated mean and SD (months) for cached uint8 squares, in batches; with
+    ``matrices`` (canonical poses), for their canonical crops."""
     means, sds = [], []
     for start in range(0, len(images), 64):
-        mean, sd = regressor.predict_batch(
-            images[start : start + 64].astype(np.float32) / 255, male[start : start + 64]
-        )
+        block = slice(start, start + 64)
+        if matrices is None:
+            inputs = images[block].astype(np.float32) / 255
+        else:
+            side = regressor.network.config.input_side
+            inputs = canonical_inputs(images[block], matrices[block], side)[:, 0].numpy()
+        mean, sd = regressor.predict_batch(inputs, male[block])
         means.append(mean)
         sds.append(sd)
     return np.concatenate(means), np.concatenate(sds)
@@ -49,32 +67,49 @@ def train_real_regression(
     version: str = "1.0.0",
     resume: bool = False,
     device: str = "cpu",
+    landmarks: nn.Module | None = None,
 ) -> ModelCard:
     """Train on ``train`` minus the calibration slice, calibrate, measure on ``val``, write the
     weights and the card into ``out_dir``. ``n_calibration`` films of ``train`` calibrate the
-    interval and are never trained on; ``n_train`` trains on a random subset of the rest."""
+    interval and are never trained on; ``n_train`` trains on a random subset of the rest.
+
+    A ``"canonical"`` network reads canonical crops: the poses come from ``landmarks`` (the
+    landmark U-Net) and are kept beside the cache; films without a pose are left out of
+    training, calibration and the card's figures (the runtime reads them with the field CNN),
+    and the card says how many."""
     out_dir.mkdir(parents=True, exist_ok=True)
     cache = ImageCache.load(cache_path)
     splits = real_splits(
         cache.split, n_calibration=n_calibration, seed=config.seed, n_train=n_train
     )
-    train_images = at_side(cache.images[splits.train], network.input_side)
-    regressor, record = fit_real(
-        config,
-        train_images,
-        cache.male[splits.train],
-        cache.age_months[splits.train],
-        network=network,
-        checkpoint=out_dir / CHECKPOINT_FILE,
-        resume=resume,
-        device=device,
-    )
-    del train_images
+    matrices, without_pose = None, 0
+    if network.framing == "canonical":
+        if landmarks is None:
+            raise ValueError("a canonical-crop CNN needs the landmark U-Net to find the poses")
+        poses = load_or_build_poses(cache_path, cache, landmarks)
+        matrices = poses.matrices
+        without_pose = int((~poses.found[splits.val]).sum())
+        splits = RealSplits(*(part[poses.found[part]] for part in astuple(splits)))
+    train = splits.train
+    labels = (cache.male[train], cache.age_months[train])
+    how = {"network": network, "checkpoint": out_dir / CHECKPOINT_FILE, "resume": resume}
+    if matrices is not None:
+        regressor, record = fit_canonical(
+            config, cache.images[train], matrices[train], *labels, **how, device=device
+        )
+    else:
+        images = at_side(cache.images[train], network.input_side)
+        regressor, record = fit_real(config, images, *labels, **how, device=device)
+        del images
+
+    def posed(indices: np.ndarray) -> np.ndarray | None:
+        return None if matrices is None else matrices[indices]
+
     cal = splits.calibration
-    mean, sd = predict_cached(regressor, cache.images[cal], cache.male[cal])
+    mean, sd = predict_cached(regressor, cache.images[cal], cache.male[cal], posed(cal))
     regressor.interval_scale = conformal_scale(cache.age_months[cal] - mean, sd, COVERAGE)
     val = splits.val
-    mean, sd = predict_cached(regressor, cache.images[val], cache.male[val])
+    mean, sd = predict_cached(regressor, cache.images[val], cache.male[val], posed(val))
     truth = cache.age_months[val]
     inside = np.abs(truth - mean) <= regressor.interval_scale * sd
     weights = out_dir / WEIGHTS_FILE
@@ -85,8 +120,9 @@ def train_real_regression(
         name=name,
         version=version,
         kind="regression",
-        architecture=f"timm {network.encoder} (1 channel, {network.input_side} px, whole film) + "
-        "sex → Gaussian mean and variance, split-conformal 90 % interval",
+        architecture=f"timm {network.encoder} (1 channel, {network.input_side} px, "
+        f"{FRAMING_WORDS[network.framing]}) + sex → Gaussian mean and variance, split-conformal "
+        "90 % interval",
         parameter_count=sum(p.numel() for p in regressor.network.parameters()),
         training_data=TrainingData(
             kind="rsna-2017-train",
@@ -104,6 +140,7 @@ def train_real_regression(
             metrics={
                 "interval_scale": round(regressor.interval_scale, 4),
                 "calibration_size": float(len(cal)),
+                "val_without_pose": float(without_pose),
                 "rmse_months": round(float(np.sqrt(np.mean((truth - mean) ** 2))), 2),
                 "bias_months": round(float(np.mean(mean - truth)), 2),
                 "median_interval_width_months": round(

@@ -70,6 +70,18 @@ class Augmented:
     landmarks: torch.Tensor | None = None
 
 
+def augment_exposure(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Exposure and noise alone, one draw per film: for a network whose pose the canonical crop
+    fixes (:mod:`boneage.framing.canonical`), which draws its own small pose error."""
+    exposure = _exposure()
+    seeds = torch.randint(0, 2**31 - 1, (len(images),), generator=generator).tolist()
+    out = []
+    for image, seed in zip(images, seeds, strict=True):
+        exposure.set_random_state(seed)
+        out.append(torch.as_tensor(exposure(image)))
+    return torch.stack(out).clamp(0, 1).float()
+
+
 def augment_batch(
     images: torch.Tensor,
     generator: torch.Generator,

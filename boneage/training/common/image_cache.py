@@ -11,10 +11,12 @@ pose and side stay as acquired, as the CNN reads them at inference
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -46,12 +48,16 @@ class ImageCache(SavedArrays):
     male: np.ndarray
     split: np.ndarray
     corrected: np.ndarray
+    pixel_aspect: np.ndarray
+    """Width over height of one cached pixel on the patient: 1 for films resized keeping
+    their shape, the original width/height for copies squashed to a square (see
+    :func:`read_pixel_aspects`)."""
 
 
-def _prepare(record: Record) -> tuple[np.ndarray, bool]:
+def _prepare(record: Record, side: int = CACHE_SIDE) -> tuple[np.ndarray, bool]:
     case = load_case(record)
     oriented = orient(case.pixels)
-    prepared = field_square(oriented.as_acquired, size=CACHE_SIDE)
+    prepared = field_square(oriented.as_acquired, size=side)
     return np.round(prepared.image * 255).astype(np.uint8), bool(oriented.corrections)
 
 
@@ -62,12 +68,34 @@ def _records(directory: Path) -> tuple[list[Record], dict[str, str]]:
     return records, read_split(split_csv) if split_csv.is_file() else {}
 
 
-def build_cache(directory: Path, out: Path, *, workers: int = 2) -> ImageCache:
+def read_pixel_aspects(directory: Path, ids: list[str]) -> np.ndarray:
+    """Each image's pixel aspect from ``original_sizes.csv`` (``id,width,height`` of the film
+    before it was squashed to a square), the median of the listed ones for an unlisted image;
+    1 for every image when the dataset has no such file (its images keep their shape)."""
+    sizes_csv = directory / "original_sizes.csv"
+    if not sizes_csv.is_file():
+        return np.ones(len(ids), dtype=np.float32)
+    with sizes_csv.open(newline="") as handle:
+        listed = {
+            row["id"]: float(row["width"]) / float(row["height"]) for row in csv.DictReader(handle)
+        }
+    median = float(np.median(list(listed.values()))) if listed else 1.0
+    return np.array([listed.get(i, median) for i in ids], dtype=np.float32)
+
+
+def build_cache(
+    directory: Path, out: Path, *, workers: int = 2, side: int = CACHE_SIDE
+) -> ImageCache:
     """Decode and prepare every image of ``directory`` (``labels.csv``, ``images/``, optional
-    ``split.csv``) with ``workers`` processes; write and return the cache."""
+    ``split.csv``) with ``workers`` processes at ``side`` pixels; write and return the cache.
+
+    A side above :data:`CACHE_SIDE` keeps the films' own detail for the canonical hand crop
+    (:mod:`boneage.framing.canonical`), which is sampled from the film, not from the field."""
     records, splits = _records(directory)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        prepared: Iterator[tuple[np.ndarray, bool]] = pool.map(_prepare, records, chunksize=32)
+        prepared: Iterator[tuple[np.ndarray, bool]] = pool.map(
+            partial(_prepare, side=side), records, chunksize=32
+        )
         results = list(tqdm(prepared, total=len(records), desc="decode once", unit="image"))
     cache = ImageCache(
         ids=np.array([r.id for r in records]),
@@ -76,6 +104,7 @@ def build_cache(directory: Path, out: Path, *, workers: int = 2) -> ImageCache:
         male=np.array([1.0 if r.sex == "M" else 0.0 for r in records], dtype=np.float32),
         split=np.array([splits.get(r.id, "") for r in records]),
         corrected=np.array([corrected for _, corrected in results]),
+        pixel_aspect=read_pixel_aspects(directory, [r.id for r in records]),
     )
     cache.save(out)
     log.info("cached %d images of %s in %s", len(records), directory, out)

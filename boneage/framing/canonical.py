@@ -1,0 +1,275 @@
+"""The canonical hand: every film brought into one pose before a network reads it.
+
+A face-recognition system first finds the face, then turns, scales and centres it, and only then
+asks a network who it is. The same step for hands: from the landmark U-Net's joint centres on
+the whole film (:mod:`boneage.multistep.landmarks`), a similarity transform (rotation, one scale,
+shift) and the side (a mirror) that bring the hand onto :data:`TEMPLATE`, the median pose of 568
+annotated RSNA hands: the third metacarpal upright, the distance from the centre of the distal
+radius to the third MCP joint fixed, a left hand seen PA (thumb on the image's right). The crop
+is a fixed box around that pose which holds the whole hand with its fingertips and the distal
+radius and ulna (:data:`BOX`), sampled from the film at its own resolution.
+
+Only the palm's landmarks (:data:`PALM`) place the pose: the distal radius, the thumb's
+metacarpal base and the four finger MCP joints barely move when the fingers spread or bend
+(their spread over the 568 hands is 2-3 % of the radius-MCP distance, against 10-14 % for the
+fingertips). The fit is a least-squares Procrustes fit (Umeyama 1991) tried twice, with the
+template as it is and mirrored; the better fit names the side. A pose is only used when at
+least :data:`MIN_PALM_POINTS` palm points were found with confidence and the fit's residual is
+small (:data:`MAX_RESIDUAL`); otherwise :func:`fit_pose` says why in words and the caller keeps
+the whole-film framing.
+
+The transform is one 2 × 3 matrix from crop pixels to film pixels, so the CNN's training crops
+(from cached films, with a small random perturbation of the pose standing for the landmark
+error) and the runtime's crop go through the same :func:`sample_crops`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+if TYPE_CHECKING:
+    from boneage.multistep.landmarks import Landmark
+
+PALM = ("wrist", "thumb_cmc", "index_mcp", "middle_mcp", "ring_mcp", "little_mcp")
+"""The landmarks that place the pose (names of :data:`boneage.multistep.landmarks.LANDMARKS`)."""
+
+TEMPLATE: Mapping[str, tuple[float, float]] = {
+    "wrist": (0.0, 0.0),
+    "thumb_cmc": (0.336, -0.289),
+    "index_mcp": (0.243, -1.011),
+    "middle_mcp": (0.0, -1.0),
+    "ring_mcp": (-0.205, -0.901),
+    "little_mcp": (-0.384, -0.780),
+}
+"""Median (x, y) of each palm landmark over the 568 hands with annotated keypoints, in units of
+the radius-MCP 3 distance, from the centre of the distal radius, x to the thumb's side and y
+towards the fingers negative (image rows grow downwards). Measured on the films' original aspect
+(the RSNA copies are squashed to a square; their recorded sizes undo it), right hands mirrored."""
+
+BOX_CENTRE = (0.08, -0.8)
+"""Centre of the crop in template units: the annotated hands span x −0.94…1.10 (thumb tip to
+little fingertip, 2nd-98th percentile) and y −2.0 (middle fingertip) to 0; 0.45 below the
+radius centre keeps the distal radius and ulna."""
+BOX_SIDE = 2.6
+"""Side of the square crop in template units (radius-MCP 3 distances)."""
+
+MIN_PALM_POINTS = 4
+MIN_CONFIDENCE = 0.2
+"""A landmark whose heatmap holds less than this share of its mass near the peak is not used."""
+MAX_RESIDUAL = 0.15
+"""Root-mean-square distance (template units) between the fitted palm and the template above
+which the landmarks do not form one hand; the 568 annotated hands fit within 0.05."""
+
+
+@dataclass(frozen=True)
+class CanonicalPose:
+    """Where the canonical crop lies on a film.
+
+    ``matrix`` (2 × 3) maps a crop pixel's (x, y), in units where the crop is 1 wide, to film
+    pixels (x, y); ``mirrored`` says the film showed a right hand (or a left one seen AP), and
+    ``rotation_deg`` how far the hand's axis was turned from upright (counter-clockwise
+    positive, as seen on the film); ``scale_px`` is the radius-MCP 3 distance in film pixels;
+    ``residual`` the fit's RMS error in template units."""
+
+    matrix: np.ndarray
+    mirrored: bool
+    rotation_deg: float
+    scale_px: float
+    residual: float
+    points: int
+
+    def describe(self) -> str:
+        """What the crop did, in words for the report."""
+        side = (
+            "a right hand (or a left one seen AP), mirrored to a left hand"
+            if self.mirrored
+            else "a left hand"
+        )
+        turn = (
+            f", turned {abs(self.rotation_deg):.0f}° upright" if abs(self.rotation_deg) >= 5 else ""
+        )
+        return (
+            f"the hand was cropped into the canonical pose from {self.points} palm landmarks: "
+            f"{side}{turn}, scaled to a fixed radius-to-third-MCP distance"
+        )
+
+    def perturbed(
+        self, rotation_deg: float, scale: float, shift: tuple[float, float]
+    ) -> CanonicalPose:
+        """The pose turned about the crop's centre, zoomed by ``scale`` (above 1 takes in more
+        of the film) and shifted (in crop widths): the training's stand-in for the landmark
+        error."""
+        angle = math.radians(rotation_deg)
+        local = scale * np.array(
+            [[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]]
+        )
+        centre = np.array([0.5, 0.5])
+        inner = np.concatenate([local, (centre - local @ centre + np.asarray(shift))[:, None]], 1)
+        return replace(self, matrix=compose(self.matrix, inner))
+
+
+def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """The 2 × 3 affine ``outer ∘ inner``."""
+    return np.concatenate(
+        [outer[:, :2] @ inner[:, :2], (outer[:, :2] @ inner[:, 2] + outer[:, 2])[:, None]], axis=1
+    )
+
+
+@dataclass(frozen=True)
+class PoseFailure:
+    """Why no canonical pose was found, in words for the report."""
+
+    reason: str
+
+
+def _umeyama(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, float]:
+    """Least-squares similarity ``target ≈ s R source + t`` with a proper rotation; returns
+    (s, R, t, RMS residual in target units)."""
+    mu_s, mu_t = source.mean(0), target.mean(0)
+    src, tgt = source - mu_s, target - mu_t
+    covariance = tgt.T @ src / len(source)
+    u, singular, vt = np.linalg.svd(covariance)
+    sign = np.eye(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        sign[1, 1] = -1
+    rotation = u @ sign @ vt
+    variance = (src**2).sum() / len(source)
+    scale = float(np.trace(np.diag(singular) @ sign) / variance)
+    shift = mu_t - scale * rotation @ mu_s
+    fitted = (scale * (rotation @ source.T)).T + shift
+    residual = float(np.sqrt(((fitted - target) ** 2).sum(1).mean()))
+    return scale, rotation, shift, residual
+
+
+def fit_pose(
+    points_xy: Mapping[str, tuple[float, float]],
+    confidence: Mapping[str, float] | None = None,
+    *,
+    pixel_aspect: float = 1.0,
+) -> CanonicalPose | PoseFailure:
+    """The canonical pose from palm landmarks in film pixels (x, y).
+
+    ``pixel_aspect`` is a pixel's width over its height (1 on films; the squashed RSNA copies
+    are their original width/height); ``confidence`` the landmarks' confidences, those below
+    :data:`MIN_CONFIDENCE` left out."""
+    names = [
+        name
+        for name in PALM
+        if name in points_xy
+        and np.all(np.isfinite(points_xy[name]))
+        and (confidence is None or confidence.get(name, 0.0) >= MIN_CONFIDENCE)
+    ]
+    if len(names) < MIN_PALM_POINTS or "wrist" not in names or "middle_mcp" not in names:
+        return PoseFailure(
+            f"only {len(names)} of the {len(PALM)} palm landmarks (the distal radius, the "
+            "thumb's metacarpal base, the four MCP joints) were found with confidence, so the "
+            "hand could not be put into the canonical pose"
+        )
+    film = np.array([points_xy[n] for n in names], dtype=np.float64) * [pixel_aspect, 1.0]
+    template = np.array([TEMPLATE[n] for n in names], dtype=np.float64)
+    fits = []
+    for mirrored in (False, True):
+        reference = template * [-1.0, 1.0] if mirrored else template
+        scale, rotation, shift, residual = _umeyama(reference, film)
+        fits.append((residual / scale, mirrored, scale, rotation, shift))
+    residual, mirrored, scale, rotation, shift = min(fits, key=lambda fit: fit[0])
+    if residual > MAX_RESIDUAL:
+        return PoseFailure(
+            f"the palm landmarks do not form one hand (their fit to the canonical hand is off by "
+            f"{residual:.2f} of the radius-MCP distance, more than {MAX_RESIDUAL}), so the hand "
+            "could not be put into the canonical pose"
+        )
+    # crop unit (u, v) in 0..1 → template → film physical → film pixels
+    to_template = np.array(
+        [
+            [BOX_SIDE, 0.0, BOX_CENTRE[0] - BOX_SIDE / 2],
+            [0.0, BOX_SIDE, BOX_CENTRE[1] - BOX_SIDE / 2],
+        ]
+    )
+    flip = np.diag([-1.0 if mirrored else 1.0, 1.0])
+    linear = scale * rotation @ flip
+    to_film = np.concatenate([linear, shift[:, None]], axis=1)
+    unaspect = np.diag([1.0 / pixel_aspect, 1.0])
+    matrix = unaspect @ compose(to_film, to_template)
+    axis = rotation @ np.array([0.0, -1.0])
+    rotation_deg = math.degrees(math.atan2(-axis[0], -axis[1]))
+    return CanonicalPose(
+        matrix=matrix,
+        mirrored=mirrored,
+        rotation_deg=rotation_deg,
+        scale_px=scale,
+        residual=residual,
+        points=len(names),
+    )
+
+
+def _grids(matrices: torch.Tensor, film_shape: tuple[int, int], side: int) -> torch.Tensor:
+    """grid_sample grids (N, side, side, 2) for crop → film matrices (N, 2, 3)."""
+    steps = (torch.arange(side, dtype=torch.float32) + 0.5) / side
+    v, u = torch.meshgrid(steps, steps, indexing="ij")
+    unit = torch.stack([u, v, torch.ones_like(u)], dim=-1)  # side, side, 3
+    film_xy = torch.einsum("nij,hwj->nhwi", matrices.float(), unit)
+    height, width = film_shape
+    normalised = torch.stack(
+        [(2 * film_xy[..., 0] + 1) / width - 1, (2 * film_xy[..., 1] + 1) / height - 1], dim=-1
+    )
+    return normalised
+
+
+def sample_crops(
+    films: torch.Tensor, matrices: torch.Tensor, side: int, *, fill: float | torch.Tensor = 0.0
+) -> torch.Tensor:
+    """Canonical crops (N, 1, side, side) of films (N, 1, H, W) in 0..1 under crop → film
+    matrices (N, 2, 3) (:attr:`CanonicalPose.matrix`). Bilinear; what lies outside a film takes
+    ``fill`` (its background level). A film whose pixels are much smaller than the crop's is
+    area-reduced first, so fine detail does not alias."""
+    matrices = matrices.float()
+    film_px_per_crop_px = torch.linalg.matrix_norm(matrices[:, :, :2], ord=2) / side
+    reduction = float(film_px_per_crop_px.min())
+    if reduction > 1.5:
+        height, width = films.shape[-2:]
+        size = (max(1, round(height / reduction)), max(1, round(width / reduction)))
+        films = F.interpolate(films.float(), size=size, mode="area")
+        factors = torch.tensor([size[1] / width, size[0] / height])
+        matrices = matrices * factors[None, :, None]
+        matrices[:, :, 2] += 0.5 * factors - 0.5
+    fill_tensor = torch.as_tensor(fill, dtype=torch.float32).reshape(-1, 1, 1, 1)
+    grids = _grids(matrices, tuple(films.shape[-2:]), side)
+    shifted = films.float() - fill_tensor
+    crops = F.grid_sample(
+        shifted, grids, mode="bilinear", padding_mode="zeros", align_corners=False
+    )
+    return crops + fill_tensor
+
+
+def pose_from_landmarks(
+    landmarks: Mapping[str, Landmark],
+    film_px_per_input_px: float,
+    *,
+    pixel_aspect: float = 1.0,
+) -> CanonicalPose | PoseFailure:
+    """:func:`fit_pose` from the landmark U-Net's landmarks (row, column in its input), which is
+    the film area-resized by ``1 / film_px_per_input_px``."""
+
+    def film(value: float) -> float:
+        return (value + 0.5) * film_px_per_input_px - 0.5
+
+    points = {name: (film(mark.col), film(mark.row)) for name, mark in landmarks.items()}
+    confidence = {name: mark.confidence for name, mark in landmarks.items()}
+    return fit_pose(points, confidence, pixel_aspect=pixel_aspect)
+
+
+def border_level(films: torch.Tensor) -> torch.Tensor:
+    """Median of each film's outermost rows and columns (N,): the level the crop takes where
+    it reaches past the film, as the field square pads with its own border."""
+    ring = torch.cat(
+        [films[..., 0, :], films[..., -1, :], films[..., :, 0], films[..., :, -1]], dim=-1
+    )
+    return ring.flatten(1).median(dim=1).values
