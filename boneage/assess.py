@@ -33,9 +33,11 @@ from boneage.contract import (
     QualityRecord,
     Reading,
 )
+from boneage.endtoend.run import read_endtoend
 from boneage.errors import MissingSex
 from boneage.framing.field import INPUT_SIZE
 from boneage.modelcard import ModelCard, ModelKind
+from boneage.multistep.landmarks import locate
 from boneage.multistep.run import run_landmark_multistep
 from boneage.quality.checks import check_quality
 from boneage.radiograph import Radiograph
@@ -49,11 +51,11 @@ logger = logging.getLogger(__name__)
 EstimateT = TypeVar("EstimateT", MultistepEstimate, EndtoendEstimate)
 
 ACQUIRED_POSE = (
-    "both estimates read the film in its acquired pose and side (their networks were trained "
-    "on films in every pose); the turning and mirroring above were only used to check the "
-    "hand's outline"
+    "the landmark U-Net read the film in its acquired pose and side (it was trained on films "
+    "in every pose); the turning and mirroring above were only used to check the hand's outline"
 )
-"""Said when the quality stage turned or mirrored the film: neither network reads it turned."""
+"""Said when the quality stage turned or mirrored the film: no network reads it turned that
+way (the canonical crop, said apart, turns the hand by its own landmarks)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def _assess(
     checks = [*quality.checks, *([sex_check] if sex_check else [])]
     corrections = [*radiograph.handling, *quality.corrections]
 
-    overlay = None
+    overlay, endtoend_role = None, "regression"
     if quality.rejected is not None or quality.field is None:
         logger.info("film rejected before either path: %s", quality.rejected)
         multistep = MultistepEstimate(rejected=quality.rejected)
@@ -122,27 +124,38 @@ def _assess(
         corrections += quality.field.notes
         with stage("preprocessing"):
             framed = quality.field.at(INPUT_SIZE)
+        with stage("segmentation"):
+            hand = locate(models.landmarks, framed.image)
         reading = run_landmark_multistep(
             framed.image,
             spacing_mm=framed.spacing_mm(radiograph.spacing_mm),
             sex=sex,
             network=models.landmarks,
             reference=models.reference,
+            hand=hand,
         )
         overlay, multistep = reading.overlay, reading.estimate
         if multistep.rejected is not None:
             logger.info("multi-step path rejected the film: %s", multistep.rejected)
         if not np.array_equal(quality.pixels, quality.as_acquired):
             corrections.append(ACQUIRED_POSE)
-        with stage("cnn"):
-            cnn = models.cnn.predict(framed.image, sex)
-        endtoend = EndtoendEstimate(
-            age_months=round(cnn.age_months, 1),
-            interval_months=(round(cnn.interval_months[0], 1), round(cnn.interval_months[1], 1)),
+        cnn = read_endtoend(
+            quality.field,
+            hand,
+            landmark_side=INPUT_SIZE,
+            field_image=framed.image,
+            sex=sex,
+            spacing_mm=radiograph.spacing_mm,
+            cnn=models.cnn,
+            field_cnn=models.field_cnn,
         )
+        endtoend, endtoend_role = cnn.estimate, cnn.role
+        if cnn.framing_note:
+            corrections.append(cnn.framing_note)
 
     agreement = compare_estimates(multistep, endtoend)
     cards = models.cards.by_kind()
+    roles = models.cards.by_role()
     multistep = _with_notes(
         multistep,
         {"segmentation": models.cards.landmarks.ident, "reference": models.cards.reference.ident},
@@ -152,7 +165,7 @@ def _assess(
     )
     endtoend = _with_notes(
         endtoend,
-        {"regression": models.cards.cnn.ident},
+        {"regression": roles[endtoend_role].ident},
         "endtoend",
         endtoend_note(cards, agreement, endtoend.age_months) if endtoend.answered else None,
         cards,
@@ -173,7 +186,7 @@ def _assess(
         endtoend=endtoend,
         agreement=agreement,
         quality=QualityRecord(checks=checks, corrections=corrections, rejected=quality.rejected),
-        models={kind: ModelSummary.model_validate(card.summary()) for kind, card in cards.items()},
+        models={role: ModelSummary.model_validate(card.summary()) for role, card in roles.items()},
         **(
             {"chronological": _chronological(age, sex, multistep, endtoend, models)}
             if age is not None

@@ -140,6 +140,13 @@ class MultistepEstimate(Estimate):
 class EndtoendEstimate(Estimate):
     """The end-to-end CNN's estimate."""
 
+    framing: Literal["canonical", "field"] | None = Field(
+        None,
+        description="what the CNN read: the canonical hand crop, or the whole film when the "
+        "palm landmarks did not place the hand (the corrections say why); None for a model "
+        "directory that has only the whole-film CNN",
+    )
+
 
 class AgreementRecord(_Record):
     """Whether the two estimates agree, judged against their combined uncertainty."""

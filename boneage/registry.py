@@ -40,6 +40,9 @@ FOLDERS: dict[ModelKind, str] = {
 }
 """Folder of each kind of model inside a model directory."""
 
+FIELD_CNN_FOLDER = "cnn-field"
+"""Folder of the whole-film CNN that backs up a canonical-crop CNN (optional)."""
+
 LANDMARK_NETWORK = "landmarks"
 """``settings["network"]`` on the card of a landmark U-Net."""
 
@@ -54,10 +57,18 @@ class BundleCards:
     reference: ModelCard
     cnn: ModelCard
     gate: ModelCard
+    field_cnn: ModelCard | None = None
+    """The whole-film CNN that reads a film whose hand the canonical crop cannot place."""
 
     def by_kind(self) -> dict[ModelKind, ModelCard]:
-        """The cards keyed by their role in the assessment contract (``ModelCard.kind``)."""
+        """The cards keyed by their role in the assessment contract (``ModelCard.kind``); the
+        whole-film fallback is not among them (see :meth:`by_role`)."""
         return {card.kind: card for card in (self.landmarks, self.reference, self.cnn, self.gate)}
+
+    def by_role(self) -> dict[str, ModelCard]:
+        """:meth:`by_kind` and, when installed, the fallback as ``regression_field``."""
+        fallback = {"regression_field": self.field_cnn} if self.field_cnn is not None else {}
+        return {**self.by_kind(), **fallback}
 
 
 @dataclass(frozen=True)
@@ -68,8 +79,12 @@ class ModelBundle:
     """The landmark U-Net reading the whole film (:mod:`boneage.multistep.landmarks`)."""
     reference: ReferenceTable
     cnn: Regressor
+    """The end-to-end CNN: on the canonical hand crop (or, in an older model directory, on the
+    whole film)."""
     gate: Gate
     cards: BundleCards
+    field_cnn: Regressor | None = None
+    """The whole-film CNN, for films whose hand the canonical crop cannot place."""
 
 
 def _sha256(path: Path) -> str:
@@ -144,18 +159,17 @@ def load_models(directory: Path | None = None, device: str = "cpu") -> ModelBund
     cnn_card, cnn_path = _load_folder(directory, "regression")
     gate_card, gate_path = _load_folder(directory, "gate")
     landmarks = load_landmarks(landmarks_path, landmarks_card, device)
-    cnn = load_regressor(cnn_path, device)
-    if cnn.framing != "field":
-        raise ModelUnavailable(
-            f"{cnn_path} is a CNN trained on the hand crop of the phantom era; the runtime "
-            "reads the whole film."
-        )
-    cards = BundleCards(landmarks_card, reference_card, cnn_card, gate_card)
+    cnn = _load_cnn(cnn_path, device, ("canonical", "field"))
+    field_cnn, field_card = None, None
+    if cnn.framing == "canonical" and (directory / FIELD_CNN_FOLDER).is_dir():
+        field_card, field_path = load_card(directory / FIELD_CNN_FOLDER)
+        field_cnn = _load_cnn(field_path, device, ("field",))
+    cards = BundleCards(landmarks_card, reference_card, cnn_card, gate_card, field_card)
     logger.info(
         "models loaded from %s on %s: %s",
         directory,
         device,
-        ", ".join(card.ident for card in cards.by_kind().values()),
+        ", ".join(card.ident for card in cards.by_role().values()),
     )
     return ModelBundle(
         landmarks=landmarks,
@@ -163,4 +177,17 @@ def load_models(directory: Path | None = None, device: str = "cpu") -> ModelBund
         cnn=cnn,
         gate=load_gate(gate_path),
         cards=cards,
+        field_cnn=field_cnn,
     )
+
+
+def _load_cnn(path: Path, device: str, framings: tuple[str, ...]) -> Regressor:
+    """A CNN whose framing is one of ``framings``; the phantom era's hand-crop CNN is refused
+    in words."""
+    cnn = load_regressor(path, device)
+    if cnn.framing not in framings:
+        raise ModelUnavailable(
+            f"{path} is a CNN that reads the {cnn.framing} framing; this place takes "
+            f"{' or '.join(framings)} (the phantom era's hand crop is not made by the runtime)."
+        )
+    return cnn

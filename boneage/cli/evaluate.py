@@ -32,6 +32,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PNG",
         help="save the overlays of 12 images spanning the ages, both sexes, in one picture",
     )
+    parser.add_argument(
+        "--perturb",
+        action="store_true",
+        help="the consistency benchmark instead: each film as it is and after each harmless "
+        "change (padding, turning, mirroring, resampling, exposure, noise, JPEG, bit depth, a "
+        "burnt-in letter), and how far each path's estimate moves",
+    )
     parser.set_defaults(handler=_evaluate)
 
 
@@ -45,6 +52,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from boneage.registry import DEFAULT_DIRECTORY, load_models
 
     apply_threads(args)
+    if args.perturb:
+        return _perturb(args, load_models(args.models))
     sheet = None
     if args.contact_sheet:
         from boneage.evaluation.contact_sheet import ContactSheet
@@ -68,4 +77,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.attach:
         for card in attach_to_cards(evaluation, args.models or DEFAULT_DIRECTORY):
             print(f"{card.ident}: card now quotes MAE {card.held_out.mae_months}")
+    return 0
+
+
+def _perturb(args: argparse.Namespace, models) -> int:
+    from boneage.evaluation.consistency import format_consistency, measure_consistency
+
+    result = measure_consistency(args.dataset, models, split=args.split, limit=args.limit)
+    print(format_consistency(result))
+    if args.json:
+        args.json.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return 0

@@ -15,8 +15,10 @@ metacarpal base and the four finger MCP joints barely move when the fingers spre
 fingertips). The fit is a least-squares Procrustes fit (Umeyama 1991) tried twice, with the
 template as it is and mirrored; the better fit names the side. A pose is only used when at
 least :data:`MIN_PALM_POINTS` palm points were found with confidence and the fit's residual is
-small (:data:`MAX_RESIDUAL`); otherwise :func:`fit_pose` says why in words and the caller keeps
-the whole-film framing.
+small (:data:`MAX_RESIDUAL`, and no point off by more than :data:`MAX_POINT_ERROR`), after
+leaving out the worst-fitting points one by one while enough
+remain; otherwise :func:`fit_pose` says why in words and the caller keeps the whole-film
+framing.
 
 The transform is one 2 × 3 matrix from crop pixels to film pixels, so the CNN's training crops
 (from cached films, with a small random perturbation of the pose standing for the landmark
@@ -66,6 +68,9 @@ MIN_CONFIDENCE = 0.2
 MAX_RESIDUAL = 0.15
 """Root-mean-square distance (template units) between the fitted palm and the template above
 which the landmarks do not form one hand; the 568 annotated hands fit within 0.05."""
+MAX_POINT_ERROR = 0.25
+"""Distance (template units) from its place in the fitted template beyond which one palm point
+is misplaced, even when the fit as a whole is close: it would skew the scale."""
 
 
 @dataclass(frozen=True)
@@ -129,9 +134,40 @@ class PoseFailure:
     reason: str
 
 
-def _umeyama(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, float]:
+@dataclass(frozen=True)
+class _Fit:
+    """A similarity fit of the template (as it is, or mirrored) to film points; ``residual``
+    and ``errors`` (per point) in template units."""
+
+    mirrored: bool
+    scale: float
+    rotation: np.ndarray
+    shift: np.ndarray
+    residual: float
+    errors: np.ndarray
+
+
+def _best_side(template: np.ndarray, film: np.ndarray) -> _Fit:
+    """The better of the fits with the template as it is and mirrored: the side of the hand."""
+    fits = []
+    for mirrored in (False, True):
+        reference = template * [-1.0, 1.0] if mirrored else template
+        scale, rotation, shift = _umeyama(reference, film)
+        fitted = (scale * (rotation @ reference.T)).T + shift
+        errors = np.sqrt(((fitted - film) ** 2).sum(1)) / scale
+        residual = float(np.sqrt((errors**2).mean()))
+        fits.append(_Fit(mirrored, scale, rotation, shift, residual, errors))
+    return min(fits, key=lambda fit: fit.residual)
+
+
+def _off(fit: _Fit) -> bool:
+    """Whether a fit is too far from the template to place the hand."""
+    return fit.residual > MAX_RESIDUAL or float(fit.errors.max()) > MAX_POINT_ERROR
+
+
+def _umeyama(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """Least-squares similarity ``target ≈ s R source + t`` with a proper rotation; returns
-    (s, R, t, RMS residual in target units)."""
+    (s, R, t)."""
     mu_s, mu_t = source.mean(0), target.mean(0)
     src, tgt = source - mu_s, target - mu_t
     covariance = tgt.T @ src / len(source)
@@ -143,9 +179,7 @@ def _umeyama(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray,
     variance = (src**2).sum() / len(source)
     scale = float(np.trace(np.diag(singular) @ sign) / variance)
     shift = mu_t - scale * rotation @ mu_s
-    fitted = (scale * (rotation @ source.T)).T + shift
-    residual = float(np.sqrt(((fitted - target) ** 2).sum(1).mean()))
-    return scale, rotation, shift, residual
+    return scale, rotation, shift
 
 
 def fit_pose(
@@ -174,17 +208,20 @@ def fit_pose(
         )
     film = np.array([points_xy[n] for n in names], dtype=np.float64) * [pixel_aspect, 1.0]
     template = np.array([TEMPLATE[n] for n in names], dtype=np.float64)
-    fits = []
-    for mirrored in (False, True):
-        reference = template * [-1.0, 1.0] if mirrored else template
-        scale, rotation, shift, residual = _umeyama(reference, film)
-        fits.append((residual / scale, mirrored, scale, rotation, shift))
-    residual, mirrored, scale, rotation, shift = min(fits, key=lambda fit: fit[0])
-    if residual > MAX_RESIDUAL:
+    fit = _best_side(template, film)
+    while _off(fit) and len(film) > MIN_PALM_POINTS:
+        # one misplaced landmark (a thumb base lost in the thenar soft tissue) should not
+        # cost the pose: leave out the worst-fitting point, but never the radius or MCP 3
+        keep = [i for i, n in enumerate(names) if n not in ("wrist", "middle_mcp")]
+        worst = max(keep, key=lambda i: fit.errors[i])
+        names = [n for i, n in enumerate(names) if i != worst]
+        film, template = np.delete(film, worst, 0), np.delete(template, worst, 0)
+        fit = _best_side(template, film)
+    if _off(fit):
         return PoseFailure(
             f"the palm landmarks do not form one hand (their fit to the canonical hand is off by "
-            f"{residual:.2f} of the radius-MCP distance, more than {MAX_RESIDUAL}), so the hand "
-            "could not be put into the canonical pose"
+            f"{fit.residual:.2f} of the radius-MCP distance, more than {MAX_RESIDUAL}), so the "
+            "hand could not be put into the canonical pose"
         )
     # crop unit (u, v) in 0..1 → template → film physical → film pixels
     to_template = np.array(
@@ -193,19 +230,19 @@ def fit_pose(
             [0.0, BOX_SIDE, BOX_CENTRE[1] - BOX_SIDE / 2],
         ]
     )
-    flip = np.diag([-1.0 if mirrored else 1.0, 1.0])
-    linear = scale * rotation @ flip
-    to_film = np.concatenate([linear, shift[:, None]], axis=1)
+    flip = np.diag([-1.0 if fit.mirrored else 1.0, 1.0])
+    linear = fit.scale * fit.rotation @ flip
+    to_film = np.concatenate([linear, fit.shift[:, None]], axis=1)
     unaspect = np.diag([1.0 / pixel_aspect, 1.0])
     matrix = unaspect @ compose(to_film, to_template)
-    axis = rotation @ np.array([0.0, -1.0])
+    axis = fit.rotation @ np.array([0.0, -1.0])
     rotation_deg = math.degrees(math.atan2(-axis[0], -axis[1]))
     return CanonicalPose(
         matrix=matrix,
-        mirrored=mirrored,
+        mirrored=fit.mirrored,
         rotation_deg=rotation_deg,
-        scale_px=scale,
-        residual=residual,
+        scale_px=fit.scale,
+        residual=fit.residual,
         points=len(names),
     )
 

@@ -18,7 +18,7 @@ from torch import nn
 from boneage.contract import BoneRow, Maturity, MultistepEstimate, PartAge
 from boneage.errors import MissingSex
 from boneage.multistep.estimator import AgeEstimate, estimate_age
-from boneage.multistep.landmarks import locate
+from boneage.multistep.landmarks import HandMap, locate
 from boneage.multistep.measure import BONES, HandMeasurements, measure_hand
 from boneage.multistep.overlay import render_hand_overlay
 from boneage.multistep.table import ReferenceTable, SpacingMode
@@ -142,15 +142,18 @@ def run_landmark_multistep(
     sex: str | None,
     network: nn.Module,
     reference: ReferenceTable,
+    hand: HandMap | None = None,
 ) -> MultistepReading:
     """Locate, measure and look up one whole film framed by
     :func:`boneage.framing.field.frame_field` at the landmark U-Net's side; ``spacing_mm`` is
-    that input's pixel spacing, or None. Raises :class:`MissingSex` when ``sex`` is None: the
-    table is sex-specific."""
+    that input's pixel spacing, or None. ``hand`` is the network's map of ``image`` when the
+    caller has it already (the assessment locates once for both paths). Raises
+    :class:`MissingSex` when ``sex`` is None: the table is sex-specific."""
     if sex is None:
         raise MissingSex("The multi-step estimate needs the child's sex (F or M).")
-    with stage("segmentation"):
-        hand = locate(network, image)
+    if hand is None:
+        with stage("segmentation"):
+            hand = locate(network, image)
     with stage("measurement"):
         measurements = measure_hand(hand, spacing_mm)
     reason = hand_rejection_reason(measurements)

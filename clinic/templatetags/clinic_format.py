@@ -42,6 +42,7 @@ MODEL_ROLES = {
     "segmentation": "Bone finder (multi-step U-Net)",
     "reference": "Reference table (multi-step)",
     "regression": "End-to-end network",
+    "regression_field": "End-to-end network on the whole film (when the hand cannot be cropped)",
     "gate": "Hand-radiograph check",
 }
 """The roles of the assessment's models as a report names them."""

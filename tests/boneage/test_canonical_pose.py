@@ -62,6 +62,14 @@ def test_landmarks_that_are_not_one_hand_are_refused_in_words():
     assert isinstance(failure, PoseFailure) and "do not form one hand" in failure.reason
 
 
+def test_one_misplaced_palm_point_is_left_out_and_the_pose_kept():
+    points = _placed(20, 100, (150, 200))
+    points["thumb_cmc"] = (points["thumb_cmc"][0] + 45, points["thumb_cmc"][1] + 30)
+    pose = fit_pose(points)
+    assert isinstance(pose, CanonicalPose) and pose.points == 5
+    assert pose.residual < 1e-6 and abs(pose.rotation_deg - 20) < 1e-6
+
+
 def _film_with_marks(
     points: dict[str, tuple[float, float]], scale: float, shape=(400, 400)
 ) -> np.ndarray:
