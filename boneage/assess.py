@@ -22,9 +22,11 @@ import numpy as np
 
 from boneage.contract import (
     SCHEMA_VERSION,
+    AgreementRecord,
     AssessmentRecord,
     Check,
     ChronologicalRecord,
+    CombinedEstimate,
     EndtoendEstimate,
     InputFacts,
     Method,
@@ -192,8 +194,35 @@ def _assess(
             if age is not None
             else {}
         ),
+        **(
+            {"combined": _combined(multistep, endtoend, agreement, models)}
+            if models.combination
+            else {}
+        ),
     )
     return record, overlay
+
+
+def _combined(
+    multistep: MultistepEstimate,
+    endtoend: EndtoendEstimate,
+    agreement: AgreementRecord,
+    models: ModelBundle,
+) -> CombinedEstimate:
+    """The pooled estimate with its rule's ident and, when there is one, its one-line note."""
+    assert models.combination is not None and models.cards.combination is not None
+    combined = models.combination.combine(multistep, endtoend, agreement)
+    card = models.cards.combination
+    update: dict[str, Any] = {"model": {"combination": card.ident}}
+    if combined.answered and card.held_out.mae_months is not None:
+        update["note_summary"] = (
+            f"Both paths pooled: measured error {card.held_out.mae_months:.1f} months on "
+            f"{card.held_out.size} held-out films, 90 % interval coverage "
+            f"{card.held_out.coverage_90:.0%}."
+            if card.held_out.coverage_90 is not None
+            else f"Both paths pooled: measured error {card.held_out.mae_months:.1f} months."
+        )
+    return combined.model_copy(update=update)
 
 
 def _with_notes(

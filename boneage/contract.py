@@ -148,6 +148,12 @@ class EndtoendEstimate(Estimate):
     )
 
 
+class CombinedEstimate(Estimate):
+    """One estimate from both paths (:mod:`boneage.combined`), or why there is none."""
+
+    rule: str | None = Field(None, description="how the two estimates were pooled, in words")
+
+
 class AgreementRecord(_Record):
     """Whether the two estimates agree, judged against their combined uncertainty."""
 
@@ -225,6 +231,9 @@ class AssessmentRecord(_Record):
     quality: QualityRecord
     models: dict[str, ModelSummary]
     chronological: ChronologicalRecord | None = None
+    combined: CombinedEstimate | None = Field(
+        None, description="both paths pooled; absent when the model folder has no rule"
+    )
 
     def estimates(self) -> dict[Method, Estimate]:
         return {"multistep": self.multistep, "endtoend": self.endtoend}

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-ModelKind = Literal["segmentation", "reference", "regression", "gate"]
+ModelKind = Literal["segmentation", "reference", "regression", "gate", "combination"]
 
 
 @dataclass(frozen=True)

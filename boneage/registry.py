@@ -21,6 +21,7 @@ from pathlib import Path
 
 from torch import nn
 
+from boneage.combined import Combination
 from boneage.endtoend.cnn import Regressor, load_regressor
 from boneage.errors import ModelUnavailable
 from boneage.modelcard import ModelCard, ModelKind
@@ -42,6 +43,8 @@ FOLDERS: dict[ModelKind, str] = {
 
 FIELD_CNN_FOLDER = "cnn-field"
 """Folder of the whole-film CNN that backs up a canonical-crop CNN (optional)."""
+COMBINATION_FOLDER = "combined"
+"""Folder of the rule that pools the two estimates (optional)."""
 
 LANDMARK_NETWORK = "landmarks"
 """``settings["network"]`` on the card of a landmark U-Net."""
@@ -59,6 +62,8 @@ class BundleCards:
     gate: ModelCard
     field_cnn: ModelCard | None = None
     """The whole-film CNN that reads a film whose hand the canonical crop cannot place."""
+    combination: ModelCard | None = None
+    """The rule that pools the two estimates into one (:mod:`boneage.combined`)."""
 
     def by_kind(self) -> dict[ModelKind, ModelCard]:
         """The cards keyed by their role in the assessment contract (``ModelCard.kind``); the
@@ -66,9 +71,10 @@ class BundleCards:
         return {card.kind: card for card in (self.landmarks, self.reference, self.cnn, self.gate)}
 
     def by_role(self) -> dict[str, ModelCard]:
-        """:meth:`by_kind` and, when installed, the fallback as ``regression_field``."""
-        fallback = {"regression_field": self.field_cnn} if self.field_cnn is not None else {}
-        return {**self.by_kind(), **fallback}
+        """:meth:`by_kind` and, when installed, the whole-film fallback as
+        ``regression_field`` and the combination rule."""
+        optional = {"regression_field": self.field_cnn, "combination": self.combination}
+        return {**self.by_kind(), **{r: c for r, c in optional.items() if c is not None}}
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,7 @@ class ModelBundle:
     cards: BundleCards
     field_cnn: Regressor | None = None
     """The whole-film CNN, for films whose hand the canonical crop cannot place."""
+    combination: Combination | None = None
 
 
 def _sha256(path: Path) -> str:
@@ -164,7 +171,13 @@ def load_models(directory: Path | None = None, device: str = "cpu") -> ModelBund
     if cnn.framing == "canonical" and (directory / FIELD_CNN_FOLDER).is_dir():
         field_card, field_path = load_card(directory / FIELD_CNN_FOLDER)
         field_cnn = _load_cnn(field_path, device, ("field",))
-    cards = BundleCards(landmarks_card, reference_card, cnn_card, gate_card, field_card)
+    combination, combination_card = None, None
+    if (directory / COMBINATION_FOLDER).is_dir():
+        combination_card, combination_path = load_card(directory / COMBINATION_FOLDER)
+        combination = Combination.load(combination_path)
+    cards = BundleCards(
+        landmarks_card, reference_card, cnn_card, gate_card, field_card, combination_card
+    )
     logger.info(
         "models loaded from %s on %s: %s",
         directory,
@@ -178,6 +191,7 @@ def load_models(directory: Path | None = None, device: str = "cpu") -> ModelBund
         gate=load_gate(gate_path),
         cards=cards,
         field_cnn=field_cnn,
+        combination=combination,
     )
 
 

@@ -163,8 +163,17 @@ def diagnostic_report(assessment: AssessmentRecord, context: ReportContext) -> D
 
 
 def conclusion(assessment: AssessmentRecord, context: ReportContext) -> str:
-    """The report's conclusion in words: both estimates, their agreement, the reviewer's comment."""
+    """The report's conclusion in words: the combined estimate first (when the model folder has
+    its rule), both estimates, their agreement, the reviewer's comment."""
     sentences = list(context.tag_overrides)
+    combined = assessment.combined
+    if combined is not None and combined.answered:
+        low, high = combined.interval_months
+        sentences.append(
+            f"Combined estimate: {combined.age_months:.1f} months (interval {low:.1f}–{high:.1f})."
+        )
+    elif combined is not None and combined.rejected:
+        sentences.append(f"No combined estimate: {combined.rejected}")
     estimates = assessment.estimates()
     for path, (label, _method) in _PATHS.items():
         estimate = estimates[path]

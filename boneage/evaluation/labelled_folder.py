@@ -24,12 +24,14 @@ from boneage.contract import Estimate
 from boneage.errors import BoneAgeError
 from boneage.io import read_radiograph
 from boneage.modelcard import HeldOut, ModelCard
-from boneage.registry import FOLDERS, ModelBundle
+from boneage.registry import COMBINATION_FOLDER, FOLDERS, ModelBundle
 from boneage.report.age_bands import band_errors, metric_key
 from boneage.training.common.datasets.records import Record
 from boneage.training.common.datasets.rsna import RsnaDataset
 
 PATHS = ("multistep", "endtoend")
+COMBINED = "combined"
+"""The pooled estimate, summarised beside the two paths when the model folder has its rule."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,8 @@ def evaluate_folder(
     every assessment (the contact sheet keeps a few overlays)."""
     records = chosen_records(directory, split, limit)
     by_path: dict[str, list[CaseResult]] = {path: [] for path in PATHS}
+    if models.combination is not None:
+        by_path[COMBINED] = []
     failures: Counter[str] = Counter()
     both = agree = 0
     started = time.perf_counter()
@@ -169,13 +173,15 @@ def evaluate_folder(
     for record, result in results:
         if isinstance(result, BoneAgeError):
             failures[reason_kind(str(result))] += 1
-            for path in PATHS:
-                by_path[path].append(_outcome(record, Estimate(rejected=str(result))))
+            for cases in by_path.values():
+                cases.append(_outcome(record, Estimate(rejected=str(result))))
             continue
         if keep is not None:
             keep(record, result)
         for path, estimate in result.record.estimates().items():
             by_path[path].append(_outcome(record, estimate))
+        if result.record.combined is not None:
+            by_path[COMBINED].append(_outcome(record, result.record.combined))
         if result.record.agreement.agree is not None:
             both += 1
             agree += result.record.agreement.agree
@@ -188,7 +194,7 @@ def evaluate_folder(
         both_answered=both,
         agree=agree,
         seconds_per_image=round(seconds, 3),
-        models={kind: card.ident for kind, card in models.cards.by_kind().items()},
+        models={role: card.ident for role, card in models.cards.by_role().items()},
         failures=dict(failures),
     )
 
@@ -201,7 +207,7 @@ def format_evaluation(evaluation: Evaluation) -> str:
         + f", {evaluation.seconds_per_image:.2f} s per image; models "
         + ", ".join(evaluation.models.values())
     ]
-    titles = {"multistep": "Multi-step", "endtoend": "End-to-end"}
+    titles = {"multistep": "Multi-step", "endtoend": "End-to-end", COMBINED: "Combined"}
     for path, summary in evaluation.paths.items():
         lines.append(
             f"{titles[path]}: answered {summary.answered} of {summary.images} "
@@ -252,8 +258,12 @@ def held_out_of(evaluation: Evaluation, path: str) -> HeldOut:
     )
 
 
-CARD_OF_PATH = {"multistep": "reference", "endtoend": "regression"}
-"""The card that carries each path's measured error (the one its note quotes)."""
+CARD_OF_PATH = {
+    "multistep": FOLDERS["reference"],
+    "endtoend": FOLDERS["regression"],
+    COMBINED: COMBINATION_FOLDER,
+}
+"""The folder of the card that carries each path's measured error (the one its note quotes)."""
 
 
 def attach_to_cards(evaluation: Evaluation, models: Path) -> list[ModelCard]:
@@ -261,10 +271,10 @@ def attach_to_cards(evaluation: Evaluation, models: Path) -> list[ModelCard]:
     evaluation's figures for that path (the model files, and so the cards' SHA-256 of them, are
     untouched)."""
     updated = []
-    for path, kind in CARD_OF_PATH.items():
-        if evaluation.paths[path].mae_months is None:
+    for path, folder in CARD_OF_PATH.items():
+        if path not in evaluation.paths or evaluation.paths[path].mae_months is None:
             continue
-        card_path = models / FOLDERS[kind] / "card.json"
+        card_path = models / folder / "card.json"
         card = replace(ModelCard.load(card_path), held_out=held_out_of(evaluation, path))
         card.save(card_path)
         updated.append(card)

@@ -61,7 +61,9 @@ def _prepare(record: Record, side: int = CACHE_SIDE) -> tuple[np.ndarray, bool]:
     return np.round(prepared.image * 255).astype(np.uint8), bool(oriented.corrections)
 
 
-def _records(directory: Path) -> tuple[list[Record], dict[str, str]]:
+def dataset_records(directory: Path) -> tuple[list[Record], dict[str, str]]:
+    """The labelled records of an RSNA-layout folder in file order, and each id's split: the
+    order the cache and every seeded split of it use."""
     images = directory / "images" if (directory / "images").is_dir() else directory
     records = read_rsna_labels(directory / "labels.csv", images)
     split_csv = directory / "split.csv"
@@ -91,7 +93,7 @@ def build_cache(
 
     A side above :data:`CACHE_SIDE` keeps the films' own detail for the canonical hand crop
     (:mod:`boneage.framing.canonical`), which is sampled from the film, not from the field."""
-    records, splits = _records(directory)
+    records, splits = dataset_records(directory)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         prepared: Iterator[tuple[np.ndarray, bool]] = pool.map(
             partial(_prepare, side=side), records, chunksize=32

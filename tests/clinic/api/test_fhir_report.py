@@ -101,3 +101,16 @@ def test_a_signed_report_is_final_with_the_reviewed_bone_age_first():
     assert reviewed["subject"]["identifier"]["value"] == "P-3"
     assert {_contained(wire, p)["status"] for p in ("multistep", "endtoend")} == {"final"}
     assert "dr.who" in wire["conclusion"] and "carpals advanced" in wire["conclusion"]
+
+
+def test_the_conclusion_leads_with_the_combined_estimate_or_why_there_is_none():
+    assessment = contract_assessment()
+    assessment["combined"] = {"age_months": 120.3, "interval_months": [104.0, 136.6], "rule": "r"}
+    conclusion = _wire(assessment)["conclusion"]
+    assert conclusion.startswith("Combined estimate: 120.3 months (interval 104.0–136.6).")
+    assessment["combined"] = {"rejected": "The two paths differ by 40 months."}
+    assert (
+        "No combined estimate: The two paths differ by 40 months."
+        in _wire(assessment)["conclusion"]
+    )
+    assert "Combined" not in _wire(contract_assessment())["conclusion"]

@@ -1,0 +1,1 @@
+"""Fitting the rule that pools the two estimates (:mod:`boneage.combined`)."""
