@@ -43,6 +43,7 @@ MODEL_ROLES = {
     "reference": "Reference table (multi-step)",
     "regression": "End-to-end network",
     "regression_field": "End-to-end network on the whole film (when the hand cannot be cropped)",
+    "combination": "Combination rule (both estimates pooled)",
     "gate": "Hand-radiograph check",
 }
 """The roles of the assessment's models as a report names them."""

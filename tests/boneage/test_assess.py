@@ -68,12 +68,26 @@ def test_assessment_follows_the_contract(models: ModelBundle) -> None:
         "quality",
         "models",
         "chronological",
+        "combined",
     }
     for key in ("multistep", "endtoend"):
         _check_estimate(result[key])
-    assert result["endtoend"]["model"]["regression"] == models.cards.cnn.ident
+    # on this film the distal radius is not found: the multi-step path rejects it, the
+    # end-to-end path reads the whole film with the fallback CNN, and nothing is pooled
+    assert "Only one path" in result["combined"]["rejected"]
+    assert result["combined"]["model"]["combination"] == models.cards.combination.ident
+    assert result["endtoend"]["framing"] == "field"
+    assert result["endtoend"]["model"]["regression"] == models.cards.field_cnn.ident
+    assert any("whole film instead" in c for c in result["quality"]["corrections"])
     assert result["multistep"]["model"]["segmentation"] == models.cards.landmarks.ident
-    assert set(result["models"]) == {"segmentation", "reference", "regression", "gate"}
+    assert set(result["models"]) == {
+        "segmentation",
+        "reference",
+        "regression",
+        "gate",
+        "regression_field",
+        "combination",
+    }
     assert {"agree", "difference_months", "flag_for_review"} <= set(result["agreement"])
     assert result["input"] == result["input"] | {"sex": "F", "sex_source": "argument"}
     json.dumps(result)  # the contract is plain JSON
