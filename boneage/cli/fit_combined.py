@@ -30,7 +30,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _fit(args: argparse.Namespace) -> int:
     from boneage.cli import apply_threads
-    from boneage.combined import Combination
     from boneage.modelcard import HeldOut, TrainingData
     from boneage.registry import COMBINATION_FOLDER, load_models
     from boneage.training.combined.fit import assess_pairs, calibration_indices, fit_combination
@@ -50,7 +49,7 @@ def _fit(args: argparse.Namespace) -> int:
         name=args.name,
         version=args.version,
         kind="combination",
-        architecture=Combination.rule(rule),
+        architecture=rule.rule(),
         parameter_count=2,
         training_data=TrainingData(
             kind="rsna-2017-train-calibration",

@@ -18,10 +18,9 @@ import numpy as np
 import torch
 
 from boneage.contract import EndtoendEstimate
-from boneage.endtoend.cnn import Regressor
+from boneage.endtoend.cnn import AgeEstimate, Regressor
 from boneage.framing.canonical import (
     CanonicalPose,
-    PoseFailure,
     border_level,
     pose_from_landmarks,
     sample_crops,
@@ -59,7 +58,8 @@ def canonical_crop(field: FieldFrame, pose: CanonicalPose, side: int) -> np.ndar
     return crop[0, 0].clamp(0, 1).numpy()
 
 
-def _estimate(prediction) -> EndtoendEstimate:
+def _estimate(prediction: AgeEstimate) -> EndtoendEstimate:
+    """The contract's estimate of one CNN reading, rounded as the report shows it."""
     return EndtoendEstimate(
         age_months=round(prediction.age_months, 1),
         interval_months=(
@@ -98,7 +98,6 @@ def read_endtoend(
             prediction = cnn.predict(crop, sex)
         estimate = _estimate(prediction).model_copy(update={"framing": "canonical"})
         return EndtoendReading(estimate, "regression", f"end-to-end: {pose.describe()}")
-    assert isinstance(pose, PoseFailure)
     logger.info("no canonical pose: %s", pose.reason)
     if field_cnn is None:
         rejected = f"End-to-end: {pose.reason}, and no whole-film model is installed to read it."
