@@ -165,6 +165,12 @@ def _register_regress_real(models: argparse._SubParsersAction) -> None:
     _budget_options(parser, CNN_TRAINING)
     parser.add_argument("--n-train", type=int, default=None, help="a random subset of train")
     parser.add_argument("--n-calibration", type=int, default=600)
+    parser.add_argument(
+        "--split-seed",
+        type=int,
+        default=None,
+        help="seed of the calibration slice (default --seed); one ensemble's members share it",
+    )
     parser.add_argument("--encoder", default=None, help="timm encoder (default: the shipped)")
     parser.add_argument("--side", type=int, default=None, help="network input side in pixels")
     parser.add_argument(
@@ -208,6 +214,7 @@ def _train_regress_real(args: argparse.Namespace) -> int:
         resume=args.resume,
         device=args.device or "cpu",
         landmarks=landmarks,
+        split_seed=args.split_seed,
     )
     held_out = card.held_out
     print(

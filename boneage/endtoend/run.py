@@ -21,7 +21,6 @@ from boneage.contract import EndtoendEstimate
 from boneage.endtoend.cnn import AgeEstimate, Regressor
 from boneage.framing.canonical import (
     CanonicalPose,
-    border_level,
     pose_from_landmarks,
     sample_crops,
 )
@@ -54,8 +53,7 @@ def canonical_crop(field: FieldFrame, pose: CanonicalPose, side: int) -> np.ndar
     """The canonical crop (side × side, 0..1) of the framed film under ``pose``."""
     square = torch.from_numpy(np.ascontiguousarray(field.square))[None, None]
     matrix = torch.from_numpy(pose.matrix)[None]
-    crop = sample_crops(square, matrix, side, fill=border_level(square))
-    return crop[0, 0].clamp(0, 1).numpy()
+    return sample_crops(square, matrix, side)[0, 0].numpy()
 
 
 def _estimate(prediction: AgeEstimate) -> EndtoendEstimate:

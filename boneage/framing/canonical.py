@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -104,20 +104,6 @@ class CanonicalPose:
             f"the hand was cropped into the canonical pose from {self.points} palm landmarks: "
             f"{side}{turn}, scaled to a fixed radius-to-third-MCP distance"
         )
-
-    def perturbed(
-        self, rotation_deg: float, scale: float, shift: tuple[float, float]
-    ) -> CanonicalPose:
-        """The pose turned about the crop's centre, zoomed by ``scale`` (above 1 takes in more
-        of the film) and shifted (in crop widths): the training's stand-in for the landmark
-        error."""
-        angle = math.radians(rotation_deg)
-        local = scale * np.array(
-            [[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]]
-        )
-        centre = np.array([0.5, 0.5])
-        inner = np.concatenate([local, (centre - local @ centre + np.asarray(shift))[:, None]], 1)
-        return replace(self, matrix=compose(self.matrix, inner))
 
 
 def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
@@ -261,12 +247,19 @@ def _grids(matrices: torch.Tensor, film_shape: tuple[int, int], side: int) -> to
 
 
 def sample_crops(
-    films: torch.Tensor, matrices: torch.Tensor, side: int, *, fill: float | torch.Tensor = 0.0
+    films: torch.Tensor,
+    matrices: torch.Tensor,
+    side: int,
+    *,
+    fill: float | torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Canonical crops (N, 1, side, side) of films (N, 1, H, W) in 0..1 under crop → film
     matrices (N, 2, 3) (:attr:`CanonicalPose.matrix`). Bilinear; what lies outside a film takes
-    ``fill`` (its background level). A film whose pixels are much smaller than the crop's is
-    area-reduced first, so fine detail does not alias."""
+    ``fill``, by default each film's own :func:`border_level`, as the field square pads. A film
+    whose pixels are much smaller than the crop's is area-reduced first, so fine detail does not
+    alias."""
+    if fill is None:
+        fill = border_level(films)
     matrices = matrices.float()
     film_px_per_crop_px = torch.linalg.matrix_norm(matrices[:, :, :2], ord=2) / side
     reduction = float(film_px_per_crop_px.min())
@@ -283,7 +276,7 @@ def sample_crops(
     crops = F.grid_sample(
         shifted, grids, mode="bilinear", padding_mode="zeros", align_corners=False
     )
-    return crops + fill_tensor
+    return (crops + fill_tensor).clamp_(0, 1)
 
 
 def pose_from_landmarks(

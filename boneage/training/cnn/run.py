@@ -68,6 +68,7 @@ def train_real_regression(
     resume: bool = False,
     device: str = "cpu",
     landmarks: nn.Module | None = None,
+    split_seed: int | None = None,
 ) -> ModelCard:
     """Train on ``train`` minus the calibration slice, calibrate, measure on ``val``, write the
     weights and the card into ``out_dir``. ``n_calibration`` films of ``train`` calibrate the
@@ -80,7 +81,10 @@ def train_real_regression(
     out_dir.mkdir(parents=True, exist_ok=True)
     cache = ImageCache.load(cache_path)
     splits = real_splits(
-        cache.split, n_calibration=n_calibration, seed=config.seed, n_train=n_train
+        cache.split,
+        n_calibration=n_calibration,
+        seed=config.seed if split_seed is None else split_seed,
+        n_train=n_train,
     )
     matrices, without_pose = None, 0
     if network.framing == "canonical":

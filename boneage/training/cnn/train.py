@@ -28,7 +28,7 @@ import torch
 from torch.nn import functional as F
 
 from boneage.endtoend.cnn import AgeRegressor, Regressor, RegressorConfig, normalise
-from boneage.framing.canonical import border_level, sample_crops
+from boneage.framing.canonical import sample_crops
 from boneage.training.common.augment import augment_batch, augment_exposure
 from boneage.training.common.budget import TrainingRecord, train_on_budget
 from boneage.training.common.config import TrainConfig
@@ -164,9 +164,7 @@ def canonical_inputs(
     """Canonical crops (N, 1, side, side) in 0..1 of cached uint8 films under their poses,
     filled with each film's border level where a crop reaches past the film."""
     block = torch.from_numpy(np.asarray(films)).float().div_(255)[:, None]
-    return sample_crops(block, torch.as_tensor(matrices), side, fill=border_level(block)).clamp_(
-        0, 1
-    )
+    return sample_crops(block, torch.as_tensor(matrices), side)
 
 
 def fit_canonical(
