@@ -8,8 +8,12 @@ conformal prediction (:func:`boneage.training.common.conformal.conformal_scale`)
 scale · sd`` covers the true age in 90 % of unseen cases. The calibrated ``scale`` is stored in the
 checkpoint.
 
-A checkpoint is one ``torch.save`` file: the weights in float16 (the demo model is well under
-8 MB), the constructor settings, the target normalisation and the calibration.
+An ensemble (:class:`AgeEnsemble`) is several such networks trained apart (other seeds, the same
+calibration slice) and read as one: its answer is the equal mixture of the members' Gaussians,
+so the members' disagreement adds to the predicted variance, and the mixture is calibrated anew.
+
+A checkpoint is one ``torch.save`` file: the weights in float16 (about 10 MB for each member of
+the shipped network), the constructor settings, the number of members and the calibration.
 """
 
 from __future__ import annotations
@@ -85,6 +89,29 @@ class AgeRegressor(nn.Module):
         return out[:, 0], out[:, 1].clamp(-12.0, 6.0)
 
 
+class AgeEnsemble(nn.Module):
+    """Members of one :class:`RegressorConfig`, read as the equal mixture of their Gaussians.
+
+    The same inputs and outputs as :class:`AgeRegressor`: the mean is the members' average and
+    the variance the average of their variances plus the spread of their means, so that a film
+    the members read differently gets a wider interval."""
+
+    def __init__(self, members: list[AgeRegressor]) -> None:
+        super().__init__()
+        configs = {member.config for member in members}
+        if len(configs) != 1:
+            raise ValueError(f"the members of an ensemble share one configuration, not {configs}")
+        self.config = configs.pop()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, image: torch.Tensor, male: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        means, log_vars = zip(*(member(image, male) for member in self.members), strict=True)
+        mean = torch.stack(means).mean(0)
+        spread = torch.stack(means).var(0, unbiased=False)
+        variance = torch.stack(log_vars).exp().mean(0) + spread
+        return mean, variance.log()
+
+
 @dataclass(frozen=True)
 class AgeEstimate:
     """Bone age in months with its calibrated 90 % interval (lower end clipped at birth, 0)."""
@@ -98,7 +125,7 @@ class AgeEstimate:
 class Regressor:
     """A loaded network with its calibration, ready to predict."""
 
-    network: AgeRegressor
+    network: AgeRegressor | AgeEnsemble
     interval_scale: float
     device: str = "cpu"
 
@@ -136,14 +163,21 @@ class Regressor:
             log_var = torch.logaddexp(log_var, mirrored_log_var) - math.log(2)
         return denormalise(mean), (log_var / 2).exp().cpu().numpy() * AGE_SPREAD_MONTHS
 
+    @property
+    def members(self) -> int:
+        """How many networks answer together (1 for a single network)."""
+        return len(self.network.members) if isinstance(self.network, AgeEnsemble) else 1
+
     def save(self, path: Path) -> None:
-        """Write the checkpoint with float16 weights."""
+        """Write the checkpoint with float16 weights (an ensemble's with its member count)."""
+        extra = {"members": self.members} if isinstance(self.network, AgeEnsemble) else {}
         save_half(
             self.network,
             path,
             config=asdict(self.network.config),
             interval_scale=self.interval_scale,
             coverage=COVERAGE,
+            **extra,
         )
 
 
@@ -163,10 +197,13 @@ def denormalise(value: torch.Tensor) -> np.ndarray:
 
 def load_regressor(path: Path, device: str = "cpu") -> Regressor:
     """Load a checkpoint written by :meth:`Regressor.save`; ModelUnavailable when unreadable."""
-    network, raw = load_half(
-        path,
-        "the age regression model",
-        lambda raw: AgeRegressor(RegressorConfig(**raw["config"])),
-    )
+
+    def build(raw: dict) -> AgeRegressor | AgeEnsemble:
+        config = RegressorConfig(**raw["config"])
+        if "members" not in raw:
+            return AgeRegressor(config)
+        return AgeEnsemble([AgeRegressor(config) for _ in range(int(raw["members"]))])
+
+    network, raw = load_half(path, "the age regression model", build)
     network.to(device)
     return Regressor(network=network, interval_scale=float(raw["interval_scale"]), device=device)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, astuple
+from dataclasses import asdict, astuple, dataclass
 from pathlib import Path
 
 import numpy as np
 from torch import nn
 
-from boneage.endtoend.cnn import COVERAGE, Regressor, RegressorConfig
+from boneage.endtoend.cnn import COVERAGE, Framing, Regressor, RegressorConfig
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
 from boneage.report.age_bands import band_errors, metric_key
 from boneage.training.cnn.poses import load_or_build_poses
@@ -55,6 +55,83 @@ def predict_cached(
     return np.concatenate(means), np.concatenate(sds)
 
 
+@dataclass(frozen=True)
+class RealData:
+    """A cached dataset split for one CNN: with canonical poses, only the films that have one."""
+
+    cache: ImageCache
+    splits: RealSplits
+    matrices: np.ndarray | None
+    """Each cached film's canonical pose (film pixels from crop pixels), for a canonical CNN."""
+    without_pose: int
+    """``val`` films left out for want of a pose (the runtime reads them with the field CNN)."""
+
+    def posed(self, indices: np.ndarray) -> np.ndarray | None:
+        return None if self.matrices is None else self.matrices[indices]
+
+
+def load_real_data(
+    cache_path: Path,
+    framing: Framing,
+    *,
+    n_calibration: int,
+    split_seed: int,
+    n_train: int | None = None,
+    landmarks: nn.Module | None = None,
+) -> RealData:
+    """The cache, its splits and, for a ``"canonical"`` network, the poses that ``landmarks``
+    (the landmark U-Net) finds, kept beside the cache."""
+    cache = ImageCache.load(cache_path)
+    splits = real_splits(cache.split, n_calibration=n_calibration, seed=split_seed, n_train=n_train)
+    if framing != "canonical":
+        return RealData(cache, splits, None, 0)
+    if landmarks is None:
+        raise ValueError("a canonical-crop CNN needs the landmark U-Net to find the poses")
+    poses = load_or_build_poses(cache_path, cache, landmarks)
+    without_pose = int((~poses.found[splits.val]).sum())
+    splits = RealSplits(*(part[poses.found[part]] for part in astuple(splits)))
+    return RealData(cache, splits, poses.matrices, without_pose)
+
+
+def calibrate_and_measure(regressor: Regressor, data: RealData) -> HeldOut:
+    """Set ``regressor``'s conformal scale on the calibration slice; its figures on ``val``."""
+    cache, cal, val = data.cache, data.splits.calibration, data.splits.val
+    mean, sd = predict_cached(regressor, cache.images[cal], cache.male[cal], data.posed(cal))
+    regressor.interval_scale = conformal_scale(cache.age_months[cal] - mean, sd, COVERAGE)
+    mean, sd = predict_cached(regressor, cache.images[val], cache.male[val], data.posed(val))
+    truth = cache.age_months[val]
+    inside = np.abs(truth - mean) <= regressor.interval_scale * sd
+    bands = {metric_key(k): round(v, 2) for k, v in band_errors(truth, mean).items()}
+    return HeldOut(
+        kind="rsna-2017-val",
+        size=len(val),
+        mae_months=round(float(np.mean(np.abs(truth - mean))), 2),
+        coverage_90=round(float(np.mean(inside)), 3),
+        metrics={
+            "interval_scale": round(regressor.interval_scale, 4),
+            "calibration_size": float(len(cal)),
+            "val_without_pose": float(data.without_pose),
+            "rmse_months": round(float(np.sqrt(np.mean((truth - mean) ** 2))), 2),
+            "bias_months": round(float(np.mean(mean - truth)), 2),
+            "median_interval_width_months": round(
+                float(np.median(2 * regressor.interval_scale * sd)), 1
+            ),
+            **bands,
+        },
+    )
+
+
+def architecture_words(network: RegressorConfig, members: int = 1) -> str:
+    """The card's ``architecture`` of a CNN (or of an ensemble of ``members`` of it)."""
+    words = (
+        f"timm {network.encoder} (1 channel, {network.input_side} px, "
+        f"{FRAMING_WORDS[network.framing]}) + sex → Gaussian mean and variance"
+    )
+    if members > 1:
+        words = f"ensemble of {members} × {words}, read as their equal mixture"
+    return f"{words}, split-conformal 90 % interval"
+
+
 def train_real_regression(
     cache_path: Path,
     out_dir: Path,
@@ -73,91 +150,59 @@ def train_real_regression(
     """Train on ``train`` minus the calibration slice, calibrate, measure on ``val``, write the
     weights and the card into ``out_dir``. ``n_calibration`` films of ``train`` calibrate the
     interval and are never trained on; ``n_train`` trains on a random subset of the rest.
+    ``split_seed`` draws that slice and subset (by default the training seed); members of one
+    ensemble share it, so that the slice that calibrates the ensemble is unseen by every member.
 
     A ``"canonical"`` network reads canonical crops: the poses come from ``landmarks`` (the
     landmark U-Net) and are kept beside the cache; films without a pose are left out of
     training, calibration and the card's figures (the runtime reads them with the field CNN),
     and the card says how many."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    cache = ImageCache.load(cache_path)
-    splits = real_splits(
-        cache.split,
+    split_seed = config.seed if split_seed is None else split_seed
+    data = load_real_data(
+        cache_path,
+        network.framing,
         n_calibration=n_calibration,
-        seed=config.seed if split_seed is None else split_seed,
+        split_seed=split_seed,
         n_train=n_train,
+        landmarks=landmarks,
     )
-    matrices, without_pose = None, 0
-    if network.framing == "canonical":
-        if landmarks is None:
-            raise ValueError("a canonical-crop CNN needs the landmark U-Net to find the poses")
-        poses = load_or_build_poses(cache_path, cache, landmarks)
-        matrices = poses.matrices
-        without_pose = int((~poses.found[splits.val]).sum())
-        splits = RealSplits(*(part[poses.found[part]] for part in astuple(splits)))
-    train = splits.train
+    cache, train = data.cache, data.splits.train
     labels = (cache.male[train], cache.age_months[train])
     how = {"network": network, "checkpoint": out_dir / CHECKPOINT_FILE, "resume": resume}
-    if matrices is not None:
+    if data.matrices is not None:
         regressor, record = fit_canonical(
-            config, cache.images[train], matrices[train], *labels, **how, device=device
+            config, cache.images[train], data.matrices[train], *labels, **how, device=device
         )
     else:
         images = at_side(cache.images[train], network.input_side)
         regressor, record = fit_real(config, images, *labels, **how, device=device)
         del images
-
-    def posed(indices: np.ndarray) -> np.ndarray | None:
-        return None if matrices is None else matrices[indices]
-
-    cal = splits.calibration
-    mean, sd = predict_cached(regressor, cache.images[cal], cache.male[cal], posed(cal))
-    regressor.interval_scale = conformal_scale(cache.age_months[cal] - mean, sd, COVERAGE)
-    val = splits.val
-    mean, sd = predict_cached(regressor, cache.images[val], cache.male[val], posed(val))
-    truth = cache.age_months[val]
-    inside = np.abs(truth - mean) <= regressor.interval_scale * sd
+    held_out = calibrate_and_measure(regressor, data)
     weights = out_dir / WEIGHTS_FILE
     regressor.save(weights)
-    bands = {metric_key(k): round(v, 2) for k, v in band_errors(truth, mean).items()}
     card = describe_file(
         weights,
         name=name,
         version=version,
         kind="regression",
-        architecture=f"timm {network.encoder} (1 channel, {network.input_side} px, "
-        f"{FRAMING_WORDS[network.framing]}) + sex → Gaussian mean and variance, split-conformal "
-        "90 % interval",
+        architecture=architecture_words(network),
         parameter_count=sum(p.numel() for p in regressor.network.parameters()),
         training_data=TrainingData(
             kind="rsna-2017-train",
-            size=len(splits.train),
-            description=f"{RSNA_TERMS}. {len(splits.train)} images of the fixed train split "
-            f"(the remaining {len(cal)} calibrate the interval); trained {record.epochs:.1f} "
-            f"epochs ({record.steps} steps of {config.batch_size}) in {record.seconds / 60:.0f} "
-            "min on 2 CPU threads.",
+            size=len(train),
+            description=f"{RSNA_TERMS}. {len(train)} images of the fixed train split "
+            f"(the remaining {len(data.splits.calibration)} calibrate the interval); trained "
+            f"{record.epochs:.1f} epochs ({record.steps} steps of {config.batch_size}, seed "
+            f"{config.seed}) in {record.seconds / 60:.0f} min on 2 CPU threads.",
         ),
-        held_out=HeldOut(
-            kind="rsna-2017-val",
-            size=len(val),
-            mae_months=round(float(np.mean(np.abs(truth - mean))), 2),
-            coverage_90=round(float(np.mean(inside)), 3),
-            metrics={
-                "interval_scale": round(regressor.interval_scale, 4),
-                "calibration_size": float(len(cal)),
-                "val_without_pose": float(without_pose),
-                "rmse_months": round(float(np.sqrt(np.mean((truth - mean) ** 2))), 2),
-                "bias_months": round(float(np.mean(mean - truth)), 2),
-                "median_interval_width_months": round(
-                    float(np.median(2 * regressor.interval_scale * sd)), 1
-                ),
-                **bands,
-            },
-        ),
+        held_out=held_out,
         settings={
             **asdict(config),
             **asdict(network),
             "n_calibration": n_calibration,
             "n_train": n_train,
+            "split_seed": split_seed,
             "steps": record.steps,
             "epochs": round(record.epochs, 2),
             "wall_seconds": round(record.seconds),
