@@ -28,12 +28,14 @@ from boneage.contract import (
     ChronologicalRecord,
     CombinedEstimate,
     EndtoendEstimate,
+    Estimate,
     InputFacts,
     Method,
     ModelSummary,
     MultistepEstimate,
     QualityRecord,
     Reading,
+    ReadingSource,
 )
 from boneage.endtoend.run import read_endtoend
 from boneage.errors import MissingSex
@@ -44,8 +46,10 @@ from boneage.multistep.run import run_landmark_multistep
 from boneage.quality.checks import check_quality
 from boneage.radiograph import Radiograph
 from boneage.registry import ModelBundle
+from boneage.report.bounds import within_trained_range
 from boneage.report.chronological import compare
 from boneage.report.notes import compare_estimates, endtoend_note, multistep_note, summary_note
+from boneage.report.standard import standard_of
 from boneage.stages import stage, timed_stages
 
 logger = logging.getLogger(__name__)
@@ -155,6 +159,7 @@ def _assess(
         if cnn.framing_note:
             corrections.append(cnn.framing_note)
 
+    multistep, endtoend = within_trained_range(multistep), within_trained_range(endtoend)
     agreement = compare_estimates(multistep, endtoend)
     cards = models.cards.by_kind()
     roles = models.cards.by_role()
@@ -189,17 +194,18 @@ def _assess(
         agreement=agreement,
         quality=QualityRecord(checks=checks, corrections=corrections, rejected=quality.rejected),
         models={role: ModelSummary.model_validate(card.summary()) for role, card in roles.items()},
-        **(
-            {"chronological": _chronological(age, sex, multistep, endtoend, models)}
-            if age is not None
-            else {}
-        ),
-        **(
-            {"combined": _combined(multistep, endtoend, agreement, models)}
-            if models.combination
-            else {}
+        standard=standard_of(
+            card for role, card in roles.items() if role in ("reference", endtoend_role)
         ),
     )
+    if models.combination:
+        record = record.model_copy(
+            update={"combined": _combined(multistep, endtoend, agreement, models)}
+        )
+    if age is not None:
+        record = record.model_copy(
+            update={"chronological": _chronological(age, sex, record, models)}
+        )
     return record, overlay
 
 
@@ -211,7 +217,7 @@ def _combined(
 ) -> CombinedEstimate:
     """The pooled estimate with its rule's ident and, when there is one, its one-line note."""
     assert models.combination is not None and models.cards.combination is not None
-    combined = models.combination.combine(multistep, endtoend, agreement)
+    combined = within_trained_range(models.combination.combine(multistep, endtoend, agreement))
     card = models.cards.combination
     update: dict[str, Any] = {"model": {"combination": card.ident}}
     if combined.answered and card.held_out.mae_months is not None:
@@ -265,20 +271,20 @@ def _settle_sex(given: str | None, tagged: str | None) -> tuple[str, str, Check 
 
 
 def _chronological(
-    age_months: float,
-    sex: str,
-    multistep: MultistepEstimate,
-    endtoend: EndtoendEstimate,
-    models: ModelBundle,
+    age_months: float, sex: str, record: AssessmentRecord, models: ModelBundle
 ) -> ChronologicalRecord:
-    """Each estimate against the chronological age; the top-level figures use the estimate
-    whose model measured the smaller held-out error, and say which."""
-    by_method: dict[Method, Reading] = {
-        method: Reading.model_validate(
+    """Each estimate against the chronological age; the top-level figures use the combined
+    estimate when there is one (the report leads with it), else the path whose model measured
+    the smaller held-out error, and say which."""
+    estimates: dict[ReadingSource, Estimate] = {**record.estimates()}
+    if record.combined is not None:
+        estimates["combined"] = record.combined
+    by_method: dict[ReadingSource, Reading] = {
+        source: Reading.model_validate(
             compare(estimate.age_months, age_months, sex, estimate.interval_months),
             from_attributes=True,
         )
-        for method, estimate in (("multistep", multistep), ("endtoend", endtoend))
+        for source, estimate in estimates.items()
         if estimate.answered
     }
     if not by_method:
@@ -286,8 +292,9 @@ def _chronological(
     errors = {
         "multistep": models.cards.reference.held_out.mae_months,
         "endtoend": models.cards.cnn.held_out.mae_months,
+        "combined": -math.inf,
     }
-    based_on = min(by_method, key=lambda method: errors[method] or math.inf)
+    based_on = min(by_method, key=lambda source: errors[source] or math.inf)
     return ChronologicalRecord(
         **by_method[based_on].model_dump(), based_on=based_on, by_method=by_method
     )

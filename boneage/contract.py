@@ -25,6 +25,8 @@ SCHEMA_VERSION = 1
 Interval = tuple[float, float]
 Category = Literal["delayed", "within normal", "advanced", "not determined"]
 Method = Literal["multistep", "endtoend"]
+ReadingSource = Literal["multistep", "endtoend", "combined"]
+"""An estimate a reading against chronological age can rest on: either path, or both pooled."""
 
 
 class _Record(BaseModel):
@@ -117,6 +119,10 @@ class Estimate(_Record):
     model: dict[str, str] = Field({}, description="role -> model ident (name@version)")
     note: str | None = Field(None, description="the data-size confidence note, in full")
     note_summary: str | None = Field(None, description="the note in one sentence")
+    edge: str | None = Field(
+        None,
+        description="what was cut to the training labels' range (0 to 228 months), in words",
+    )
 
     @property
     def answered(self) -> bool:
@@ -180,6 +186,14 @@ class QualityRecord(_Record):
     rejected: str | None = None
 
 
+class BandOdds(_Record):
+    """How likely the bone age lies below, within or beyond ±2 SD of the chronological age."""
+
+    delayed: float
+    within_normal: float
+    advanced: float
+
+
 class Reading(_Record):
     """A bone age read against the chronological age."""
 
@@ -190,11 +204,14 @@ class Reading(_Record):
     sd_source: str
     category_reason: str = ""
     sds_interval: Interval | None = None
+    odds: BandOdds | None = Field(None, description="each band's probability")
+    sds_note: str | None = Field(None, description="why the SDS is clipped or rests on a held SD")
 
 
 class ChronologicalRecord(_Record):
-    """The chronological age and, when an estimate exists, the reading of the estimate with
-    the smaller measured error (``based_on``) and of each estimate (``by_method``)."""
+    """The chronological age and, when an estimate exists, the reading of the combined
+    estimate, else of the path with the smaller measured error (``based_on``), and the reading
+    of each estimate (``by_method``)."""
 
     age_months: float
     difference_months: float | None = None
@@ -203,8 +220,10 @@ class ChronologicalRecord(_Record):
     sd_source: str | None = None
     category_reason: str = ""
     sds_interval: Interval | None = None
-    based_on: Method | None = None
-    by_method: dict[Method, Reading] = {}
+    odds: BandOdds | None = None
+    sds_note: str | None = None
+    based_on: ReadingSource | None = None
+    by_method: dict[ReadingSource, Reading] = {}
 
 
 class ModelSummary(_Record):
@@ -233,6 +252,11 @@ class AssessmentRecord(_Record):
     chronological: ChronologicalRecord | None = None
     combined: CombinedEstimate | None = Field(
         None, description="both paths pooled; absent when the model folder has no rule"
+    )
+    standard: str | None = Field(
+        None,
+        description="the standard the bone ages are equivalent to: the one that labelled the "
+        "models' training films (None for models trained on other labels)",
     )
 
     def estimates(self) -> dict[Method, Estimate]:

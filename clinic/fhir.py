@@ -43,6 +43,11 @@ BONE_AGE_CODE = {
     "coding": [{"system": LOINC, "code": "85151-9", "display": "XR Bone age"}],
     "text": "Bone age",
 }
+BONE_AGE_METHOD_CODE = {
+    "coding": [{"system": LOINC, "code": "85150-1", "display": "Bone age method"}],
+    "text": "Bone age method",
+}
+"""The component that names the standard the bone age is equivalent to."""
 _RADIOLOGY = {
     "coding": [
         {
@@ -75,6 +80,9 @@ _INTERPRETATION = {
     "within normal": ("N", "Normal"),
     "advanced": ("H", "High"),
 }
+_SOURCE_WORDS = {"multistep": "multi-step", "endtoend": "end-to-end", "combined": "combined"}
+"""The estimate a reading against chronological age rests on, in the conclusion's words."""
+
 _PATHS = {
     "multistep": (
         "Multi-step bone age",
@@ -191,10 +199,14 @@ def conclusion(assessment: AssessmentRecord, context: ReportContext) -> str:
         sentences.append("Flagged for review.")
     chronological = assessment.chronological
     if chronological and chronological.category and not context.sign_off:
+        based_on = f"the {_SOURCE_WORDS.get(chronological.based_on or '', 'automated')} estimate"
         sentences.append(
-            f"Chronological age {chronological.age_months:.1f} months: "
-            f"{chronological.category} (SDS {chronological.sds:+.2f})."
+            f"Chronological age {chronological.age_months:.1f} months, read from {based_on}: "
+            f"{chronological.category} (SDS {chronological.sds:+.2f}; "
+            f"{chronological.category_reason})."
         )
+    if assessment.standard:
+        sentences.append(f"Bone ages equivalent to {assessment.standard}.")
     sign_off = context.sign_off
     if sign_off:
         sentences.append(
@@ -224,7 +236,11 @@ def _reviewed_observation(
         "issued": sign_off.signed_at.isoformat(),
         "performer": [{"display": sign_off.reviewer}],
         "valueQuantity": _months(sign_off.bone_age_months),
-        "method": {"text": f"Clinician review of the automated estimates: {sign_off.decision}"},
+        "method": {
+            "text": _with_standard(
+                f"Clinician review of the automated estimates: {sign_off.decision}", assessment
+            )
+        },
         "derivedFrom": [{"reference": f"#{path}"} for path in _PATHS],
         **_reference_range(assessment, signed_category(assessment, sign_off)),
     }
@@ -248,7 +264,7 @@ def _observation_and_device(
         "category": [_IMAGING],
         "code": BONE_AGE_CODE,
         "issued": context.issued.isoformat(),
-        "method": {"text": method},
+        "method": {"text": _with_standard(method, assessment)},
         "device": {"reference": f"#{device_id}", "display": label},
     }
     _add_study_facts(observation, context)
@@ -261,7 +277,12 @@ def _observation_and_device(
                 "valueRange": {"low": _months(low), "high": _months(high)},
             }
         ]
-        observation.update(_reference_range(assessment))
+        if assessment.standard:
+            observation["component"].append(
+                {"code": BONE_AGE_METHOD_CODE, "valueString": assessment.standard}
+            )
+        reading = assessment.chronological.by_method.get(path) if assessment.chronological else None
+        observation.update(_reference_range(assessment, reading.category if reading else None))
     else:
         observation["dataAbsentReason"] = {
             "coding": [
@@ -351,6 +372,13 @@ def _reference_range(assessment: AssessmentRecord, category: str | None = None) 
             }
         ],
     }
+
+
+def _with_standard(method: str, assessment: AssessmentRecord) -> str:
+    """The method's words and the standard the bone age is equivalent to, when known."""
+    if not assessment.standard:
+        return method
+    return f"{method}; bone age equivalent to {assessment.standard}"
 
 
 def _months(value: float) -> dict[str, Any]:

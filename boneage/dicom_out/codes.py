@@ -13,6 +13,8 @@ from __future__ import annotations
 from highdicom.sr import CodedConcept
 from pydicom.sr.codedict import codes
 
+from boneage.report.standard import GREULICH_PYLE_RSNA
+
 SCHEME = "99BONEAGE"
 """The private coding scheme of this project's own concepts (documented in docs/dicom.md)."""
 
@@ -25,6 +27,11 @@ Z_SCORE = codes.DCM.ZScore
 """The SDS of the reading: DCM 113071 "Z-score"."""
 HAND = codes.SCT.Hand
 IMAGING_MEASUREMENT_REPORT = codes.DCM.ImagingMeasurementReport
+BONE_AGE_METHOD = CodedConcept("85150-1", "LN", "Bone age method")
+"""The standard a bone age is equivalent to, as a qualitative evaluation of each bone age."""
+STANDARDS = {GREULICH_PYLE_RSNA: CodedConcept("GP-RSNA2017", SCHEME, GREULICH_PYLE_RSNA)}
+"""Each standard of :mod:`boneage.report.standard` (LOINC's answer list names the atlas, not
+whose labels a model learnt, so the concept is this project's own)."""
 PROCEDURE_BONE_AGE = CodedConcept("77072", "C4", "Bone age studies")
 """The procedure reported: CPT 77072 (DICOM's designator of CPT-4 is ``C4``)."""
 FINDING = codes.DCM.Finding

@@ -215,7 +215,14 @@ def _path_group(
     ]
     chronological = result.record.chronological
     reading = chronological.by_method.get(method) if chronological else None  # type: ignore[call-overload]
-    return _group(f"bone age, {method}", method, [bone_age, *interval], reading, algorithm)
+    return _group(
+        f"bone age, {method}",
+        method,
+        [bone_age, *interval],
+        reading,
+        algorithm,
+        result.record.standard,
+    )
 
 
 def _signed_group(
@@ -231,7 +238,9 @@ def _signed_group(
         properties=MeasurementProperties(selection_status=bc.USER_CHOSEN_VALUE),
         referenced_images=references or None,
     )
-    return _group("bone age, signed", "signed", [signed], signature.reading, None)
+    return _group(
+        "bone age, signed", "signed", [signed], signature.reading, None, result.record.standard
+    )
 
 
 def _group(
@@ -240,9 +249,15 @@ def _group(
     measurements: list[Measurement],
     reading: Reading | None,
     algorithm: AlgorithmIdentification | None,
+    standard: str | None,
 ) -> MeasurementsAndQualitativeEvaluations:
-    """One TID 1501 group: the bone age, then its reading against the chronological age."""
+    """One TID 1501 group: the bone age, the standard it is equivalent to, then its reading
+    against the chronological age."""
     evaluations = []
+    if standard in bc.STANDARDS:
+        evaluations.append(
+            QualitativeEvaluation(name=bc.BONE_AGE_METHOD, value=bc.STANDARDS[standard])
+        )
     if reading is not None:
         measurements = [
             *measurements,

@@ -11,14 +11,23 @@ software conventionally uses for SDS. Between tabulated ages the SD is interpola
 outside them it is held at the nearest tabulated value.
 
 Category: outside ±2 SD is "delayed" or "advanced", as in the usual clinical reading of the
-atlas; inside is "within normal". An estimate with an interval gets a category only when its
-whole 90 % interval lies in one band; an interval that straddles a limit is "not determined",
-and the comparison says so in words: a 6-year-wide interval cannot call an 18-month-old
-"advanced", whatever its centre says.
+atlas; inside is "within normal". An estimate with an interval is read as a distribution: its
+calibrated 90 % interval gives a normal distribution of the bone age (the interval's wider half
+is 1.645 SD, so an interval cut at birth keeps its spread), and the reading gives the probability
+of each band (:class:`BandOdds`, "delayed: 71 % likely"). A band is named only when it reaches
+:data:`NAMED_AT` (90 %); below that the category is "not determined" and the probabilities say
+what the estimate can tell. Naming a band only when the whole interval lay in it, as before,
+named almost none: a ±20-month interval nearly always crosses a ±2 SD limit.
+
+The SDS is shown clipped at ±:data:`SDS_SHOWN_LIMIT`: the table's SDs are a few months below
+2 years, far narrower than an estimate's error there, so an SDS of +10 is arithmetic that no
+reference supports. Where the chronological age lies outside the table (3 months to 17 years),
+the nearest tabulated SD is used, and the comparison says both in ``sds_note``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -118,10 +127,80 @@ _SD_MONTHS: dict[str, np.ndarray] = {
 SDS_LIMIT = 2.0
 """Beyond this many SDs from the chronological age a bone age is delayed or advanced."""
 
+NAMED_AT = 0.9
+"""The probability a band must reach for the reading to name it."""
+
+SDS_SHOWN_LIMIT = 5.0
+"""SDS values (and their interval's ends) beyond this are shown at it, and said to be clipped."""
+
+Z_90 = 1.6449
+"""The standard normal quantile of a two-sided 90 % interval."""
+
+_TABLE_RANGE = (float(_AGES_MONTHS[0]), float(_AGES_MONTHS[-1]))
+
 
 def bone_age_sd_months(chronological_age_months: float | np.ndarray, sex: Sex) -> np.ndarray:
     """SD of skeletal age (months) in healthy children of this chronological age and sex."""
     return np.interp(chronological_age_months, _AGES_MONTHS, _SD_MONTHS[sex])
+
+
+@dataclass(frozen=True)
+class BandOdds:
+    """The probability that the bone age lies below, within or beyond ±2 SD of the
+    chronological age, from the estimate's calibrated distribution (the three sum to 1)."""
+
+    delayed: float
+    within_normal: float
+    advanced: float
+
+    def by_category(self) -> dict[Category, float]:
+        return {
+            "delayed": self.delayed,
+            "within normal": self.within_normal,
+            "advanced": self.advanced,
+        }
+
+    def words(self) -> str:
+        """ "delayed 71 % likely, within normal 29 %, advanced < 1 %"."""
+        parts = [
+            f"{category} {_percent(p)}{' likely' if i == 0 else ''}"
+            for i, (category, p) in enumerate(
+                sorted(self.by_category().items(), key=lambda item: -item[1])
+            )
+        ]
+        return ", ".join(parts)
+
+
+def _percent(p: float) -> str:
+    if p < 0.005:
+        return "< 1 %"
+    if p > 0.995:
+        return "> 99 %"
+    return f"{p:.0%}".replace("%", " %")
+
+
+def _normal_cdf(z: float) -> float:
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+def band_odds(
+    bone_age_months: float, sd_months: float, chronological_age_months: float, sex: Sex
+) -> BandOdds:
+    """The odds of each band for a bone age distributed normally (mean, ``sd_months``)."""
+    limit = SDS_LIMIT * float(bone_age_sd_months(chronological_age_months, sex))
+    low, high = chronological_age_months - limit, chronological_age_months + limit
+    if sd_months <= 0:
+        category = _band((bone_age_months - chronological_age_months) / (limit / SDS_LIMIT))
+        return BandOdds(
+            float(category == "delayed"),
+            float(category == "within normal"),
+            float(category == "advanced"),
+        )
+    delayed = _normal_cdf((low - bone_age_months) / sd_months)
+    advanced = 1.0 - _normal_cdf((high - bone_age_months) / sd_months)
+    return BandOdds(
+        round(delayed, 4), round(max(0.0, 1.0 - delayed - advanced), 4), round(advanced, 4)
+    )
 
 
 @dataclass(frozen=True)
@@ -136,6 +215,10 @@ class ChronologicalComparison:
     category_reason: str = ""
     sds_interval: tuple[float, float] | None = None
     """The SDS of the two ends of the estimate's 90 % interval, when it has one."""
+    odds: BandOdds | None = None
+    """The probability of each band, when the estimate has an interval."""
+    sds_note: str | None = None
+    """Why the SDS shown is clipped, or rests on a held SD, in words."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -149,6 +232,27 @@ def _band(sds: float) -> Category:
     return "within normal"
 
 
+def _clip(sds: float) -> float:
+    return round(max(-SDS_SHOWN_LIMIT, min(SDS_SHOWN_LIMIT, sds)), 2)
+
+
+def _sds_note(chronological_age_months: float, clipped: bool) -> str | None:
+    notes = []
+    if clipped:
+        notes.append(
+            f"SDS beyond ±{SDS_SHOWN_LIMIT:g} are shown as ±{SDS_SHOWN_LIMIT:g}: the table's SDs, "
+            "measured on healthy children, support no finer figure that far out"
+        )
+    low, high = _TABLE_RANGE
+    if not low <= chronological_age_months <= high:
+        notes.append(
+            f"the SD table covers chronological ages {low:.0f} to {high:.0f} months; the SD of "
+            f"the nearest tabulated age ({low if chronological_age_months < low else high:.0f} "
+            "months) was used"
+        )
+    return "; ".join(notes) or None
+
+
 def compare(
     bone_age_months: float,
     chronological_age_months: float,
@@ -157,37 +261,40 @@ def compare(
 ) -> ChronologicalComparison:
     """Difference (bone minus chronological age), SDS and category.
 
-    With ``interval_months`` (the estimate's 90 % interval) the category is the band both ends
-    of the interval fall in, or "not determined" when they fall in different bands."""
+    With ``interval_months`` (the estimate's calibrated 90 % interval) the estimate is read as
+    a normal distribution whose SD is the interval's wider half over 1.645, and a band is named
+    only when its probability reaches :data:`NAMED_AT`; without one, the point's band is named."""
     difference = bone_age_months - chronological_age_months
     sd = float(bone_age_sd_months(chronological_age_months, sex))
     sds = difference / sd
-    category = _band(sds)
+    category: Category = _band(sds)
     reason = f"SDS {sds:+.2f} against a limit of ±{SDS_LIMIT:g}"
-    sds_interval = None
+    sds_interval, odds = None, None
+    ends = [sds]
     if interval_months is not None:
         low, high = interval_months
-        sds_interval = (
-            round((low - chronological_age_months) / sd, 2),
-            round((high - chronological_age_months) / sd, 2),
-        )
-        ends = (
-            _band((low - chronological_age_months) / sd),
-            _band((high - chronological_age_months) / sd),
-        )
-        if ends[0] != ends[1]:
+        ends += [(low - chronological_age_months) / sd, (high - chronological_age_months) / sd]
+        sds_interval = (_clip(ends[1]), _clip(ends[2]))
+        spread = max(high - bone_age_months, bone_age_months - low) / Z_90
+        odds = band_odds(bone_age_months, spread, chronological_age_months, sex)
+        best, p = max(odds.by_category().items(), key=lambda item: item[1])
+        if p >= NAMED_AT:
+            category = best
+            reason = f"{odds.words()}, from the 90 % interval {low:.0f}-{high:.0f} months"
+        else:
             category = "not determined"
             reason = (
-                f"the 90 % interval ({low:.0f}-{high:.0f} months) reaches from {ends[0]} to "
-                f"{ends[1]}, so the estimate cannot tell which"
+                f"{odds.words()}: no reading reaches {NAMED_AT * 100:.0f} % (90 % interval "
+                f"{low:.0f}-{high:.0f} months)"
             )
-        else:
-            reason = f"the whole 90 % interval ({low:.0f}-{high:.0f} months) is {category}"
+    clipped = any(abs(end) > SDS_SHOWN_LIMIT for end in ends)
     return ChronologicalComparison(
         age_months=chronological_age_months,
         difference_months=round(difference, 1),
-        sds=round(sds, 2),
+        sds=_clip(sds),
         category=category,
         category_reason=reason,
         sds_interval=sds_interval,
+        odds=odds,
+        sds_note=_sds_note(chronological_age_months, clipped),
     )

@@ -28,7 +28,7 @@ def signed(value: float | None, digits: int = 1) -> str:
     return f"+{text}" if value > 0 else (f"−{text}" if value < 0 else text)
 
 
-METHOD_NAMES = {"multistep": "multi-step", "endtoend": "end-to-end"}
+METHOD_NAMES = {"multistep": "multi-step", "endtoend": "end-to-end", "combined": "combined"}
 """The assessment's method keys (its JSON contract) as a report names them."""
 
 

@@ -69,7 +69,10 @@ def test_assessment_follows_the_contract(models: ModelBundle) -> None:
         "models",
         "chronological",
         "combined",
+        "standard",
     }
+    # the shipped models learnt RSNA 2017's labels, which radiologists read on Greulich & Pyle
+    assert result["standard"] == "Greulich & Pyle (RSNA 2017 training labels)"
     for key in ("multistep", "endtoend"):
         _check_estimate(result[key])
     # on this film the distal radius is not found: the multi-step path rejects it, the
@@ -158,9 +161,14 @@ def test_every_real_radiograph_gets_estimates_or_stated_rejections(
     # each multi-step interval must at least allow that.
     assert result["multistep"]["interval_months"][0] <= 48
     assert result["endtoend"]["age_months"] >= 0
-    # every model states its training data: all are trained on real RSNA films
+    # every model states its training data: all are trained (the combination rule fitted) on
+    # real RSNA films
     kinds = {m["training_data"]["kind"] for m in result["models"].values()}
-    assert kinds == {"rsna-2017-train", "rsna-2017-train-annotated"}
+    assert kinds == {
+        "rsna-2017-train",
+        "rsna-2017-train-annotated",
+        "rsna-2017-train-calibration",
+    }
     if name == "4.png":
         assert any("rotated" in c for c in result["quality"]["corrections"])
 

@@ -383,3 +383,23 @@ def test_the_tags_of_a_dropped_file_are_read_from_its_header_not_its_pixels(brow
         tracemalloc.stop()
     assert answer.status_code == 200 and answer.json()["source_format"] == "PNG"
     assert peak < 20 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_the_report_gives_each_reading_its_odds_the_standard_and_what_was_cut(
+    browser, user, upload, fake_engine
+):
+    data = contract_assessment()
+    data["standard"] = "Greulich & Pyle (RSNA 2017 training labels)"
+    data["endtoend"]["edge"] = "The 90 % interval reached below birth and is cut at 0."
+    odds = {"delayed": 0.71, "within_normal": 0.28, "advanced": 0.01}
+    data["chronological"]["by_method"]["endtoend"]["odds"] = odds
+    data["chronological"]["sds_note"] = "SDS beyond ±5 are shown as ±5"
+    fake_engine.result = fake_assessment(data)
+    study = services.study_create(user=user, file=upload(), sex="F", chronological_age_months=120)
+    services.run_assessment(study_id=study.pk)
+    page = browser.get(reverse("study-report", args=[study.pk])).content.decode()
+    assert "Bone ages equivalent to Greulich &amp; Pyle (RSNA 2017 training labels)." in page
+    assert "71 % / 28 % / 1 %" in page
+    assert "SDS beyond ±5 are shown as ±5." in page
+    assert "At the edge of the training data: The 90 % interval reached below birth" in page
+    assert "a band is named only when it is at least 90 % likely" in page

@@ -114,3 +114,35 @@ def test_the_conclusion_leads_with_the_combined_estimate_or_why_there_is_none():
         in _wire(assessment)["conclusion"]
     )
     assert "Combined" not in _wire(contract_assessment())["conclusion"]
+
+
+def test_each_observation_names_the_standard_its_bone_age_is_equivalent_to():
+    assessment = {
+        **contract_assessment(),
+        "standard": "Greulich & Pyle (RSNA 2017 training labels)",
+    }
+    wire = _wire(assessment)
+    for path in ("multistep", "endtoend"):
+        observation = _contained(wire, path)
+        method = next(c for c in observation["component"] if "valueString" in c)
+        assert method["code"]["coding"][0]["code"] == "85150-1"
+        assert method["valueString"] == "Greulich & Pyle (RSNA 2017 training labels)"
+        assert observation["method"]["text"].endswith(
+            "bone age equivalent to Greulich & Pyle (RSNA 2017 training labels)"
+        )
+    assert "Bone ages equivalent to Greulich & Pyle" in wire["conclusion"]
+    assert "85150-1" not in json.dumps(_wire(contract_assessment()))
+
+
+def test_each_path_is_interpreted_by_its_own_reading_and_the_conclusion_names_its_source():
+    assessment = contract_assessment()
+    readings = assessment["chronological"]["by_method"]
+    readings["multistep"] = {**readings["multistep"], "category": "advanced"}
+    assessment["chronological"]["category_reason"] = "within normal 95 % likely"
+    wire = _wire(assessment)
+    assert _contained(wire, "multistep")["interpretation"][0]["coding"][0]["code"] == "H"
+    assert _contained(wire, "endtoend")["interpretation"][0]["coding"][0]["code"] == "N"
+    assert (
+        "Chronological age 120.0 months, read from the end-to-end estimate: within normal "
+        "(SDS +0.10; within normal 95 % likely)." in wire["conclusion"]
+    )
