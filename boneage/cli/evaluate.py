@@ -39,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "change (padding, turning, mirroring, resampling, exposure, noise, JPEG, bit depth, a "
         "burnt-in letter), and how far each path's estimate moves",
     )
+    parser.add_argument(
+        "--readings",
+        action="store_true",
+        help="the readings benchmark instead: each film given a chronological age at its true "
+        "bone age ±0, 12, 24 and 36 months, and how often the reading names a band and is wrong",
+    )
     parser.set_defaults(handler=_evaluate)
 
 
@@ -54,6 +60,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     apply_threads(args)
     if args.perturb:
         return _perturb(args, load_models(args.models))
+    if args.readings:
+        return _readings(args, load_models(args.models))
     sheet = None
     if args.contact_sheet:
         from boneage.evaluation.contact_sheet import ContactSheet
@@ -85,6 +93,16 @@ def _perturb(args: argparse.Namespace, models) -> int:
 
     result = measure_consistency(args.dataset, models, split=args.split, limit=args.limit)
     print(format_consistency(result))
+    if args.json:
+        args.json.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    return 0
+
+
+def _readings(args: argparse.Namespace, models) -> int:
+    from boneage.evaluation.readings import format_readings, measure_readings
+
+    result = measure_readings(args.dataset, models, split=args.split, limit=args.limit)
+    print(format_readings(result))
     if args.json:
         args.json.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return 0

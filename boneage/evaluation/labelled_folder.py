@@ -138,13 +138,20 @@ def _outcome(record: Record, estimate: Estimate) -> CaseResult:
 
 
 def run_cases(
-    records: Iterable[Record], models: ModelBundle
+    records: Iterable[Record],
+    models: ModelBundle,
+    chronological: Callable[[Record], float | None] | None = None,
 ) -> Iterator[tuple[Record, Assessment | BoneAgeError]]:
-    """Assess each record as an upload is assessed; an unreadable file yields its error."""
+    """Assess each record as an upload is assessed (with ``chronological(record)`` as the
+    chronological age, when given); an unreadable file yields its error."""
     for record in records:
         try:
             radiograph = read_radiograph(record.image_path)
-            yield record, assess(radiograph, models=models, sex=record.sex)
+            age = chronological(record) if chronological else None
+            yield (
+                record,
+                assess(radiograph, models=models, sex=record.sex, chronological_age_months=age),
+            )
         except BoneAgeError as error:
             yield record, error
 
