@@ -58,10 +58,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from boneage.registry import DEFAULT_DIRECTORY, load_models
 
     apply_threads(args)
-    if args.perturb:
-        return _perturb(args, load_models(args.models))
-    if args.readings:
-        return _readings(args, load_models(args.models))
+    if args.perturb or args.readings:
+        return _benchmark(args, load_models(args.models), "perturb" if args.perturb else "readings")
     sheet = None
     if args.contact_sheet:
         from boneage.evaluation.contact_sheet import ContactSheet
@@ -88,21 +86,16 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _perturb(args: argparse.Namespace, models) -> int:
-    from boneage.evaluation.consistency import format_consistency, measure_consistency
-
-    result = measure_consistency(args.dataset, models, split=args.split, limit=args.limit)
-    print(format_consistency(result))
-    if args.json:
-        args.json.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-    return 0
-
-
-def _readings(args: argparse.Namespace, models) -> int:
-    from boneage.evaluation.readings import format_readings, measure_readings
-
-    result = measure_readings(args.dataset, models, split=args.split, limit=args.limit)
-    print(format_readings(result))
+def _benchmark(args: argparse.Namespace, models, which: str) -> int:
+    """``--perturb`` or ``--readings``: measure, print, and write the JSON when asked."""
+    if which == "perturb":
+        from boneage.evaluation.consistency import format_consistency as render
+        from boneage.evaluation.consistency import measure_consistency as measure
+    else:
+        from boneage.evaluation.readings import format_readings as render
+        from boneage.evaluation.readings import measure_readings as measure
+    result = measure(args.dataset, models, split=args.split, limit=args.limit)
+    print(render(result))
     if args.json:
         args.json.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return 0
