@@ -24,6 +24,8 @@ Everything here is a pure function of the assessment (the engine's typed record,
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -129,6 +131,8 @@ class ReportContext:
     sign_off: SignOff | None = None
     tag_overrides: tuple[str, ...] = ()
     """Each value given that was kept over the file's contradicting DICOM tag, in words."""
+    presented_pdf: bytes | None = None
+    """The signed report as a PDF (:mod:`clinic.pdf`), attached as ``presentedForm``."""
 
 
 def diagnostic_report(assessment: AssessmentRecord, context: ReportContext) -> DiagnosticReport:
@@ -167,7 +171,23 @@ def diagnostic_report(assessment: AssessmentRecord, context: ReportContext) -> D
         report["subject"] = _subject(context)
     if context.sign_off:
         report["resultsInterpreter"] = [{"display": context.sign_off.reviewer}]
+    if context.presented_pdf is not None:
+        report["presentedForm"] = [_pdf_attachment(context.presented_pdf, context)]
     return DiagnosticReport.model_validate(report)
+
+
+def _pdf_attachment(pdf: bytes, context: ReportContext) -> dict[str, Any]:
+    """The PDF as a FHIR Attachment: inline data (a receiving system files it as it is), with
+    its size and SHA-1 hash as FHIR defines them."""
+    return {
+        "contentType": "application/pdf",
+        "language": "en",
+        "data": base64.b64encode(pdf).decode("ascii"),
+        "size": len(pdf),
+        "hash": base64.b64encode(hashlib.sha1(pdf).digest()).decode("ascii"),  # noqa: S324
+        "title": "Bone age report (signed)",
+        "creation": context.issued.isoformat(),
+    }
 
 
 def conclusion(assessment: AssessmentRecord, context: ReportContext) -> str:

@@ -18,6 +18,7 @@ urlpatterns = [
     path("studies/tags/", views.upload_tags, name="upload-tags"),
     path("studies/<int:study_id>/", views.study_report, name="study-report"),
     path("studies/<int:study_id>/status/", views.study_status, name="study-status"),
+    path("studies/<int:study_id>/report.pdf", views.study_report_pdf, name="study-report-pdf"),
     path("studies/<int:study_id>/review/", views.study_review, name="study-review"),
     path("studies/<int:study_id>/files/<str:kind>/", views.study_file, name="study-file"),
     path("studies/<int:study_id>/visits.png", views.study_visits_chart, name="study-visits-chart"),

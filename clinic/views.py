@@ -21,10 +21,11 @@ from django.views.decorators.http import require_POST
 from boneage.errors import BoneAgeError, InputError
 from clinic import engine, selectors, services, signing
 from clinic.downloads import file_response
-from clinic.errors import UploadTooLarge
+from clinic.errors import ReportNotReady, UploadTooLarge
 from clinic.forms import ReviewForm, UploadForm
 from clinic.models import Report, Review, Study
 from clinic.pacs import selectors as pacs_selectors
+from clinic.pdf import pdf_response
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -156,6 +157,16 @@ def study_visits_chart(request: HttpRequest, study_id: int) -> HttpResponse:
         raise Http404("This study's patient has no other visit.")
     png = engine.visits_chart([row.visit for row in rows], study.sex)
     return HttpResponse(png, content_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@login_required
+def study_report_pdf(request: HttpRequest, study_id: int) -> HttpResponse:
+    """The report as a PDF for the patient record (:mod:`clinic.pdf`), drawn now."""
+    study = selectors.study_get(user=request.user, study_id=study_id)
+    try:
+        return pdf_response(study, selectors.patient_visits(user=request.user, study=study))
+    except ReportNotReady as error:
+        raise Http404(str(error)) from error
 
 
 @login_required

@@ -9,6 +9,7 @@ institution's study is a 404.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from django.http import HttpResponse
@@ -43,7 +44,8 @@ from clinic.downloads import file_response
 from clinic.fhir import diagnostic_report, operation_outcome
 from clinic.intake import TAG_OF_FIELD
 from clinic.models import Sex, Study
-from clinic.selectors import study_file, study_get
+from clinic.pdf import pdf_response, study_pdf
+from clinic.selectors import patient_visits, study_file, study_get
 from clinic.services import study_submit
 
 IDEMPOTENCY_KEY_MAX_LENGTH = Study._meta.get_field("idempotency_key").max_length
@@ -347,6 +349,26 @@ class StudyChartApi(StudyImageApi):
     kind = "chart"
 
 
+class StudyReportPdfApi(ApiView):
+    """``/api/v1/studies/{id}/report.pdf``: the report as a PDF for the patient record."""
+
+    @extend_schema(
+        operation_id="studies_report_pdf",
+        summary="The report as a PDF",
+        description="Signed or marked preliminary; with the film, the overlay, the reading "
+        "against chronological age, the chart across visits and every signature.",
+        tags=["studies"],
+        parameters=[STUDY_ID],
+        responses={
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="PDF."),
+            **_errors(404, 409),
+        },
+    )
+    def get(self, request: Request, study_id: int) -> HttpResponse:
+        study = study_get(user=request.user, study_id=study_id)
+        return pdf_response(study, patient_visits(user=request.user, study=study))
+
+
 class FhirJSONRenderer(JSONRenderer):
     media_type = "application/fhir+json"
     format = "fhir"
@@ -412,5 +434,8 @@ class StudyFhirApi(ApiView):
         identifiers.is_valid(raise_exception=True)
         study = study_get(user=request.user, study_id=study_id)
         context = study_fhir_context(study=study, **identifiers.validated_data)
+        if context.sign_off is not None:
+            visits = patient_visits(user=request.user, study=study)
+            context = replace(context, presented_pdf=study_pdf(study, visits))
         report = diagnostic_report(engine.read_assessment(study.report.assessment), context)
         return Response(json.loads(report.model_dump_json()))

@@ -23,6 +23,11 @@ urlpatterns = [
     ),
     path("v1/studies/<int:study_id>/chart.png", apis.StudyChartApi.as_view(), name="study-chart"),
     path("v1/studies/<int:study_id>/fhir/", apis.StudyFhirApi.as_view(), name="study-fhir"),
+    path(
+        "v1/studies/<int:study_id>/report.pdf",
+        apis.StudyReportPdfApi.as_view(),
+        name="study-report-pdf",
+    ),
     path("schema/", docs.SchemaApi.as_view(), name="schema"),
     path("docs/", docs.DocsPage.as_view(), name="docs"),
 ]

@@ -55,7 +55,7 @@ def test_fuzzed_calls_get_no_server_error_and_only_documented_answers(
     api_schema: Any, token: str, done_study: Study
 ):
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 7
+    assert len(operations) == 8
     for operation in operations:
 
         @given(case=operation.as_strategy())
@@ -84,7 +84,7 @@ def test_every_operation_documents_authentication_and_throttling(api_schema: Any
         "type": "http", "scheme": "bearer"
     }  # fmt: skip
     operations = [op for path in raw["paths"].values() for op in path.values()]
-    assert len(operations) == 7
+    assert len(operations) == 8
     for operation in operations:
         assert {"401", "429"} <= set(operation["responses"]), operation["operationId"]
         assert operation.get("summary"), operation["operationId"]
