@@ -39,6 +39,7 @@ from boneage.contract import (
 )
 from boneage.endtoend.run import read_endtoend
 from boneage.errors import MissingSex
+from boneage.framing.canonical import CanonicalPose
 from boneage.framing.field import INPUT_SIZE
 from boneage.modelcard import ModelCard, ModelKind
 from boneage.multistep.landmarks import locate
@@ -121,7 +122,7 @@ def _assess(
     checks = [*quality.checks, *([sex_check] if sex_check else [])]
     corrections = [*radiograph.handling, *quality.corrections]
 
-    overlay, endtoend_role = None, "regression"
+    overlay, endtoend_role, laterality = None, "regression", quality.laterality
     if quality.rejected is not None or quality.field is None:
         logger.info("film rejected before either path: %s", quality.rejected)
         multistep = MultistepEstimate(rejected=quality.rejected)
@@ -158,9 +159,18 @@ def _assess(
         endtoend, endtoend_role = cnn.estimate, cnn.role
         if cnn.framing_note:
             corrections.append(cnn.framing_note)
+        if laterality is None and cnn.pose is not None:
+            laterality, checks = _palm_laterality(cnn.pose, checks)
 
     multistep, endtoend = within_trained_range(multistep), within_trained_range(endtoend)
     agreement = compare_estimates(multistep, endtoend)
+    if multistep.landmark_warning:
+        agreement = agreement.model_copy(
+            update={
+                "flag_for_review": True,
+                "reason": f"{agreement.reason} Flagged: {multistep.landmark_warning}",
+            }
+        )
     cards = models.cards.by_kind()
     roles = models.cards.by_role()
     multistep = _with_notes(
@@ -186,7 +196,7 @@ def _assess(
             bit_depth=radiograph.bit_depth,
             spacing_mm=radiograph.spacing_mm,
             spacing_source=radiograph.spacing_source,
-            laterality=quality.laterality,
+            laterality=laterality,
             chronological_age_months=age,
         ),
         multistep=multistep,
@@ -207,6 +217,20 @@ def _assess(
             update={"chronological": _chronological(age, sex, record, models)}
         )
     return record, overlay
+
+
+def _palm_laterality(pose: CanonicalPose, checks: list[Check]) -> tuple[str, list[Check]]:
+    """The side the palm landmarks' pose gives (the film was not mirrored, since neither a tag
+    nor the outline told the side), as the laterality check in place of "not determined"."""
+    side = "R" if pose.mirrored else "L"
+    detail = (
+        "no tag, and the outline did not show the thumb's side; the palm landmarks place it: "
+        f"{'right' if side == 'R' else 'left'} hand (posteroanterior view)"
+    )
+    if side == "R":
+        detail += "; the end-to-end path read it mirrored, the multi-step path as acquired"
+    check = Check(name="laterality", passed=True, detail=detail)
+    return side, [c for c in checks if c.name != "laterality"] + [check]
 
 
 def _combined(

@@ -141,6 +141,11 @@ class MultistepEstimate(Estimate):
     fragmented_fraction: float | None = None
     landmarks: LandmarkReadout | None = None
     maturity: Maturity | None = None
+    landmark_warning: str | None = Field(
+        None,
+        description="the fingers' joint chains cross: which bones were left out, in words "
+        "(the study is flagged for review)",
+    )
 
 
 class EndtoendEstimate(Estimate):
@@ -176,6 +181,11 @@ class Check(_Record):
     name: str
     passed: bool
     detail: str
+    informative: bool = Field(
+        False,
+        description="a check that did not pass but changed nothing the estimates rest on (the "
+        "film was read as acquired, or treated as a left hand): shown as a note, not a failure",
+    )
 
 
 class QualityRecord(_Record):

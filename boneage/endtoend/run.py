@@ -40,6 +40,8 @@ class EndtoendReading:
     estimate: EndtoendEstimate
     role: str
     framing_note: str
+    pose: CanonicalPose | None = None
+    """The hand's canonical pose, when the palm landmarks gave one."""
 
 
 def _pixel_aspect(spacing_mm: tuple[float, float] | None) -> float:
@@ -95,7 +97,7 @@ def read_endtoend(
             crop = canonical_crop(field, pose, cnn.network.config.input_side)
             prediction = cnn.predict(crop, sex)
         estimate = _estimate(prediction).model_copy(update={"framing": "canonical"})
-        return EndtoendReading(estimate, "regression", f"end-to-end: {pose.describe()}")
+        return EndtoendReading(estimate, "regression", f"end-to-end: {pose.describe()}", pose)
     logger.info("no canonical pose: %s", pose.reason)
     if field_cnn is None:
         rejected = f"End-to-end: {pose.reason}, and no whole-film model is installed to read it."

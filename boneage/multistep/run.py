@@ -17,6 +17,7 @@ from torch import nn
 
 from boneage.contract import BoneRow, Maturity, MultistepEstimate, PartAge
 from boneage.errors import MissingSex
+from boneage.multistep.chains import crossing_bones, crossing_words
 from boneage.multistep.estimator import AgeEstimate, estimate_age
 from boneage.multistep.landmarks import HandMap, locate
 from boneage.multistep.measure import BONES, HandMeasurements, measure_hand
@@ -156,11 +157,13 @@ def run_landmark_multistep(
             hand = locate(network, image)
     with stage("measurement"):
         measurements = measure_hand(hand, spacing_mm)
+    warning = crossing_words(crossing_bones(hand.landmarks))
     reason = hand_rejection_reason(measurements)
     if reason is not None:
         with stage("overlay"):
             overlay = render_hand_overlay(image, hand, measurements)
-        return MultistepReading(MultistepEstimate(rejected=reason), measurements, None, overlay)
+        rejected = f"{reason} {warning}" if warning else reason
+        return MultistepReading(MultistepEstimate(rejected=rejected), measurements, None, overlay)
     mode = spacing_mode(spacing_mm, reference)
     with stage("lookup"):
         lookup = estimate_age(reference, measurements, sex, mode)
@@ -174,6 +177,7 @@ def run_landmark_multistep(
         bones=bone_rows(measurements, lookup),
         outliers=list(lookup.outliers),
         landmarks=measurements.readout(),
+        landmark_warning=warning,
         **({"maturity": maturity_parts(lookup.parts)} if lookup.parts else {}),
     )
     return MultistepReading(estimate, measurements, lookup, overlay)

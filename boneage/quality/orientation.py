@@ -198,7 +198,11 @@ def orient(pixels: np.ndarray, *, laterality: str | None = None) -> Oriented:
     if problem is not None:
         checks.append(
             Check(
-                name="outline", passed=False, detail=f"the hand's outline was not traced: {problem}"
+                name="outline",
+                passed=False,
+                detail=f"the hand's outline was not traced ({problem}), so the film was read as "
+                "acquired, without turning or mirroring",
+                informative=True,
             )
         )
         return Oriented(pixels, tuple(checks), tuple(corrections), None, problem, None, pixels)
@@ -293,6 +297,7 @@ def _laterality(mask: np.ndarray, tagged: str | None, checks: list[Check]) -> st
                 passed=False,
                 detail="laterality not determined (no tag, and the "
                 "thumb's side is not clear); treated as a left hand",
+                informative=True,
             )
         )
         return None

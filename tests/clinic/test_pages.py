@@ -394,6 +394,10 @@ def test_the_report_gives_each_reading_its_odds_the_standard_and_what_was_cut(
     odds = {"delayed": 0.71, "within_normal": 0.28, "advanced": 0.01}
     data["chronological"]["by_method"]["endtoend"]["odds"] = odds
     data["chronological"]["sds_note"] = "SDS beyond ±5 are shown as ±5"
+    data["quality"]["checks"].append(
+        {"name": "laterality", "passed": False, "detail": "treated as a left hand",
+         "informative": True}
+    )  # fmt: skip
     fake_engine.result = fake_assessment(data)
     study = services.study_create(user=user, file=upload(), sex="F", chronological_age_months=120)
     services.run_assessment(study_id=study.pk)
@@ -403,3 +407,5 @@ def test_the_report_gives_each_reading_its_odds_the_standard_and_what_was_cut(
     assert "SDS beyond ±5 are shown as ±5." in page
     assert "At the edge of the training data: The 90 % interval reached below birth" in page
     assert "a band is named only when it is at least 90 % likely" in page
+    # a check that changed nothing the estimates rest on is a note, not a red failure
+    assert '<li class="info">ℹ Side: treated as a left hand</li>' in page
