@@ -92,9 +92,16 @@ _PATHS = {
     ),
     "endtoend": (
         "End-to-end bone age",
-        "Convolutional network regression from the whole image and sex, calibrated interval",
+        "Convolutional network regression from the canonical hand crop and sex, calibrated "
+        "interval",
     ),
 }
+_COMBINED = (
+    "Combined bone age",
+    "Both estimates pooled by their calibrated uncertainty when they agree, with its own "
+    "split-conformal interval",
+)
+"""The combined estimate's Observation (present when the model folder has the rule)."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,9 @@ def diagnostic_report(assessment: AssessmentRecord, context: ReportContext) -> D
     if context.sign_off:
         contained.append(_reviewed_observation(assessment, context, context.sign_off))
         results.append({"reference": "#reviewed", "display": "Reviewed bone age"})
+    if assessment.combined is not None:
+        contained.extend(_observation_and_device("combined", assessment, context, status))
+        results.append({"reference": "#combined", "display": _COMBINED[0]})
     for path in _PATHS:
         contained.extend(_observation_and_device(path, assessment, context, status))
         results.append({"reference": f"#{path}", "display": _PATHS[path][0]})
@@ -274,8 +284,8 @@ def _observation_and_device(
     path: str, assessment: AssessmentRecord, context: ReportContext, status: str
 ) -> list[dict[str, Any]]:
     """The Observation of one estimate and the Device that names its model versions."""
-    label, method = _PATHS[path]
-    estimate: Estimate = assessment.estimates()[path]
+    label, method = _COMBINED if path == "combined" else _PATHS[path]
+    estimate: Estimate = assessment.combined if path == "combined" else assessment.estimates()[path]  # type: ignore[assignment]
     device_id = f"{path}-device"
     observation: dict[str, Any] = {
         "resourceType": "Observation",
@@ -287,6 +297,8 @@ def _observation_and_device(
         "method": {"text": _with_standard(method, assessment)},
         "device": {"reference": f"#{device_id}", "display": label},
     }
+    if path == "combined":
+        observation["derivedFrom"] = [{"reference": f"#{other}"} for other in _PATHS]
     _add_study_facts(observation, context)
     if estimate.answered:
         low, high = estimate.interval_months

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from clinic.intake import MAX_AGE_MONTHS, TAG_OF_FIELD
-from clinic.models import REASON_MAX_CHARS, Sex
+from clinic.models import REASON_MAX_CHARS, Review, Sex
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -78,7 +78,7 @@ class ReviewForm(forms.Form):
 
     accept = forms.ChoiceField(
         required=False,
-        choices=[("multistep", "multi-step estimate"), ("endtoend", "end-to-end estimate")],
+        choices=Review.Method.choices,
         widget=forms.RadioSelect,
     )
     corrected_age_months = forms.FloatField(

@@ -159,6 +159,7 @@ class Report(models.Model):
     model_versions = models.JSONField(default=dict)
     multistep_age_months = models.FloatField(null=True, blank=True)
     endtoend_age_months = models.FloatField(null=True, blank=True)
+    combined_age_months = models.FloatField(null=True, blank=True)
     agree = models.BooleanField(null=True)
     flag_for_review = models.BooleanField(default=False, db_index=True)
     category = models.CharField(max_length=16, choices=Category.choices, blank=True)
@@ -188,10 +189,12 @@ class Report(models.Model):
         return self.review is not None
 
     def estimate_of(self, method: str) -> float | None:
-        """The bone age one method estimated (``"multistep"`` or ``"endtoend"``), or None."""
+        """The bone age one method estimated (``"multistep"``, ``"endtoend"`` or
+        ``"combined"``, both pooled), or None."""
         return {
             "multistep": self.multistep_age_months,
             "endtoend": self.endtoend_age_months,
+            "combined": self.combined_age_months,
         }.get(method)
 
 
@@ -210,6 +213,7 @@ class Review(models.Model):
     class Method(models.TextChoices):
         MULTISTEP = "multistep", "multi-step estimate"
         ENDTOEND = "endtoend", "end-to-end estimate"
+        COMBINED = "combined", "combined estimate"
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="reviews")
     reviewer = models.ForeignKey(

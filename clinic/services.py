@@ -258,6 +258,7 @@ def _report_fields(assessment: AssessmentRecord) -> dict[str, Any]:
         "model_versions": {**multistep.model, **endtoend.model},
         "multistep_age_months": multistep.age_months,
         "endtoend_age_months": endtoend.age_months,
+        "combined_age_months": assessment.combined.age_months if assessment.combined else None,
         "agree": assessment.agreement.agree,
         "flag_for_review": assessment.agreement.flag_for_review or rejected,
         "category": (chronological.category if chronological else None) or "",

@@ -28,13 +28,14 @@ from clinic.pacs import triggers as pacs_triggers
 def signing_concerns(report: Report, method: str) -> list[str]:
     """Why signing ``method``'s estimate as shown deserves a second look, in words; empty when
     nothing does: the study is flagged for review (the estimates disagree, or a check failed),
-    or this estimate lies outside the other path's 90 % interval."""
+    or this estimate lies outside another path's 90 % interval (the combined estimate is checked
+    against both paths)."""
     assessment = engine.read_assessment(report.assessment)
     concerns = []
     if report.flag_for_review:
         concerns.append(f"the study is flagged for review ({assessment.agreement.reason})")
     estimates = assessment.estimates()
-    signed = estimates.get(method)
+    signed = assessment.combined if method == "combined" else estimates.get(method)
     for other_method, other in estimates.items():
         if other_method == method or signed is None or not signed.answered or not other.answered:
             continue
@@ -57,12 +58,12 @@ def review_sign(
     reason: str = "",
     confirmed: bool = False,
 ) -> Review:
-    """Sign a report off: accept one of its estimates as shown (``accept``: "multistep" or
-    "endtoend"), or correct the bone age giving the reason.
+    """Sign a report off: accept one of its estimates as shown (``accept``: "multistep",
+    "endtoend" or "combined"), or correct the bone age giving the reason.
 
-    Nothing is signed that the reviewer did not see: no mean of the two estimates, no estimate
-    chosen for them. The reviewer must be able to see the study (``clinic.access``: a member of
-    its institution, superusers too).
+    Nothing is signed that the reviewer did not see: the combined estimate only as the report
+    showed it (with its rule), no estimate chosen for them. The reviewer must be able to see the
+    study (``clinic.access``: a member of its institution, superusers too).
     A signature is immutable: a signed report changes only by a new review that gives its reason
     (a correction, or the other estimate accepted), kept beside the earlier ones and becoming the
     reading of record; signing it again without a reason is ``AlreadySigned``, which is also what

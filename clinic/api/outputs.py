@@ -35,7 +35,8 @@ class ReviewOutput(serializers.Serializer):
 
     decision = serializers.CharField(help_text="`accepted` or `corrected`.")
     accepted_method = serializers.CharField(
-        help_text="`multistep` or `endtoend`: the estimate accepted as shown; empty if corrected."
+        help_text="`multistep`, `endtoend` or `combined`: the estimate accepted as shown; empty "
+        "if corrected."
     )
     bone_age_months = serializers.FloatField(help_text="The signed bone age, months.")
     reason = serializers.CharField(help_text="Why the bone age was corrected; empty if accepted.")
@@ -63,6 +64,10 @@ class ReportSummaryOutput(serializers.Serializer):
     )
     endtoend_age_months = serializers.FloatField(
         allow_null=True, help_text="The end-to-end estimate, months; null if it gave none."
+    )
+    combined_age_months = serializers.FloatField(
+        allow_null=True,
+        help_text="Both estimates pooled, months; null when they disagree or one is missing.",
     )
     agree = serializers.BooleanField(
         allow_null=True, help_text="Whether the two estimates agree within their uncertainty."

@@ -165,3 +165,38 @@ def test_the_reading_page_refuses_a_flagged_signature_without_the_confirmation(
     assert not Review.objects.exists()
     client.post(url, {"accept": "multistep", "then": "next", "confirm": "on"})
     assert Review.objects.get().accepted_method == "multistep"
+
+
+def test_the_combined_estimate_is_signed_as_the_report_showed_it(user, upload, fake_engine):
+    from clinic import services
+    from tests.clinic.conftest import contract_assessment, fake_assessment
+
+    data = contract_assessment()
+    data["combined"] = {"age_months": 120.1, "interval_months": [105.0, 135.2], "rule": "r"}
+    fake_engine.result = fake_assessment(data)
+    study = services.study_create(user=user, file=upload(), sex="F")
+    services.run_assessment(study_id=study.pk)
+    report = Report.objects.get(study=study)
+    assert report.combined_age_months == pytest.approx(120.1)
+    assert signing.signing_concerns(report, "combined") == []
+    review = signing.review_sign(report=report, reviewer=user, accept="combined")
+    assert (review.accepted_method, review.bone_age_months) == ("combined", pytest.approx(120.1))
+    assert review.get_accepted_method_display() == "combined estimate"
+
+
+def test_a_combined_estimate_outside_a_paths_interval_needs_the_second_look(
+    user, upload, fake_engine
+):
+    from clinic import services
+    from tests.clinic.conftest import contract_assessment, fake_assessment
+
+    data = contract_assessment(multistep=121.4, endtoend=118.9)
+    data["combined"] = {"age_months": 140.0, "interval_months": [125.0, 155.0], "rule": "r"}
+    fake_engine.result = fake_assessment(data)
+    study = services.study_create(user=user, file=upload(), sex="F")
+    services.run_assessment(study_id=study.pk)
+    report = Report.objects.get(study=study)
+    concerns = signing.signing_concerns(report, "combined")
+    assert any("the combined estimate, 140.0 months, lies outside" in c for c in concerns)
+    with pytest.raises(ConfirmationRequired):
+        signing.review_sign(report=report, reviewer=user, accept="combined")

@@ -31,6 +31,7 @@ def test_the_list_gives_each_studys_key_figures_not_its_assessment(
     assert listed["summary"] == {
         "multistep_age_months": report.multistep_age_months,
         "endtoend_age_months": report.endtoend_age_months,
+        "combined_age_months": report.combined_age_months,
         "agree": report.agree,
         "flag_for_review": report.flag_for_review,
         "category": report.category,

@@ -146,3 +146,18 @@ def test_each_path_is_interpreted_by_its_own_reading_and_the_conclusion_names_it
         "Chronological age 120.0 months, read from the end-to-end estimate: within normal "
         "(SDS +0.10; within normal 95 % likely)." in wire["conclusion"]
     )
+
+
+def test_the_combined_estimate_is_an_observation_first_derived_from_both_paths():
+    assessment = contract_assessment()
+    assessment["combined"] = {"age_months": 120.3, "interval_months": [104.0, 136.6], "rule": "r"}
+    wire = _wire(assessment)
+    assert [r["reference"] for r in wire["result"]] == ["#combined", "#multistep", "#endtoend"]
+    combined = _contained(wire, "combined")
+    assert combined["valueQuantity"]["value"] == 120.3
+    interval = combined["component"][0]["valueRange"]
+    assert (interval["low"]["value"], interval["high"]["value"]) == (104.0, 136.6)
+    assert combined["derivedFrom"] == [{"reference": "#multistep"}, {"reference": "#endtoend"}]
+    assessment["combined"] = {"rejected": "The two paths differ by 40 months."}
+    absent = _contained(_wire(assessment), "combined")
+    assert absent["dataAbsentReason"]["text"] == "The two paths differ by 40 months."
