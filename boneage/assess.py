@@ -316,9 +316,12 @@ def _chronological(
     errors = {
         "multistep": models.cards.reference.held_out.mae_months,
         "endtoend": models.cards.cnn.held_out.mae_months,
-        "combined": -math.inf,
     }
-    based_on = min(by_method, key=lambda source: errors[source] or math.inf)
+    based_on: ReadingSource = (
+        "combined"
+        if "combined" in by_method
+        else min(by_method, key=lambda source: errors.get(source) or math.inf)
+    )
     return ChronologicalRecord(
         **by_method[based_on].model_dump(), based_on=based_on, by_method=by_method
     )

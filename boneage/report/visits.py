@@ -18,9 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from boneage.report.chart import draw_normal_band, finish_png, new_figure
-
-Z_90 = 1.6449
-"""The standard normal quantile of a two-sided 90 % interval."""
+from boneage.report.chronological import Z_90
 
 PATHS: Mapping[str, tuple[str, str, str]] = {
     "multistep": ("multi-step", "#1f6fb2", "o"),
