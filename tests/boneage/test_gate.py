@@ -94,3 +94,17 @@ def test_without_a_gate_the_check_says_the_outline_rules_decided(film):
     result = check_quality(film)
     assert result.rejected is not None
     assert any("outline rules only" in c.detail for c in result.checks)
+
+
+@pytest.mark.parametrize(
+    ("k", "undone"), [(1, "90° clockwise"), (3, "90° counter-clockwise"), (2, "180°")]
+)
+def test_a_film_stored_on_its_side_or_upside_down_is_turned_back_and_said(gate, film, k, undone):
+    """The gate, trained on upright films, turned away 73 to 79 of 80 val films turned by 90°
+    or 180°: each is tried again turned, and read as the upright film it was."""
+    upright = check_quality(film, gate=gate)
+    turned = check_quality(np.ascontiguousarray(np.rot90(film, k)), gate=gate)
+    assert upright.rejected is None and turned.rejected is None
+    assert turned.corrections[0].startswith(f"turned {undone} before reading")
+    assert "both paths read the turned film" in turned.corrections[0]
+    np.testing.assert_array_equal(turned.field.square, upright.field.square)
