@@ -143,9 +143,14 @@ class MultistepEstimate(Estimate):
     maturity: Maturity | None = None
     landmark_warning: str | None = Field(
         None,
-        description="the fingers' joint chains cross: which bones were left out, in words "
-        "(the study is flagged for review)",
+        description="the fingers' joint chains cross: which bones, in words (the study is "
+        "flagged for review)",
     )
+
+    @property
+    def physes_read(self) -> bool:
+        """Whether any bone says whether its physis is fused (the landmark path reads none)."""
+        return any(bone.physis_fused is not None for bone in self.bones)
 
 
 class EndtoendEstimate(Estimate):

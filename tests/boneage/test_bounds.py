@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from boneage.contract import EndtoendEstimate, Maturity, MultistepEstimate, PartAge
+from boneage.contract import BoneRow, EndtoendEstimate, Maturity, MultistepEstimate, PartAge
 from boneage.report.bounds import TRAINED_AGE_RANGE_MONTHS, within_trained_range
 
 
@@ -39,3 +39,16 @@ def test_an_estimate_inside_the_range_or_without_an_age_is_unchanged():
     assert within_trained_range(inside) == inside
     rejected = EndtoendEstimate(rejected="no hand")
     assert within_trained_range(rejected) == rejected
+
+
+def test_a_bone_that_alone_reads_past_the_oldest_age_is_shown_at_it_and_named():
+    bones = [
+        BoneRow(bone="distal_phalanx_3", kind="long", age_months=250.0),
+        BoneRow(bone="metacarpal_1", kind="long", age_months=130.0),
+        BoneRow(bone="carpus", kind="carpal"),
+    ]
+    estimate = MultistepEstimate(age_months=132.0, interval_months=(110.0, 150.0), bones=bones)
+    held = within_trained_range(estimate)
+    assert [b.age_months for b in held.bones] == [228.0, 130.0, None]
+    assert held.edge.startswith("1 bone alone reads outside the training ages and is shown")
+    assert "(distal phalanx 3)" in held.edge

@@ -394,6 +394,8 @@ def test_the_report_gives_each_reading_its_odds_the_standard_and_what_was_cut(
     odds = {"delayed": 0.71, "within_normal": 0.28, "advanced": 0.01}
     data["chronological"]["by_method"]["endtoend"]["odds"] = odds
     data["chronological"]["sds_note"] = "SDS beyond ±5 are shown as ±5"
+    for bone in data["multistep"]["bones"]:
+        bone["physis_fused"] = None  # the landmark path reads no physis: no column of dashes
     data["quality"]["checks"].append(
         {"name": "laterality", "passed": False, "detail": "treated as a left hand",
          "informative": True}
@@ -409,3 +411,4 @@ def test_the_report_gives_each_reading_its_odds_the_standard_and_what_was_cut(
     assert "a band is named only when it is at least 90 % likely" in page
     # a check that changed nothing the estimates rest on is a note, not a red failure
     assert '<li class="info">ℹ Side: treated as a left hand</li>' in page
+    assert "<th>Physis</th>" not in page and "<th>Its own age</th>" in page
