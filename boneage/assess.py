@@ -57,13 +57,6 @@ logger = logging.getLogger(__name__)
 
 EstimateT = TypeVar("EstimateT", MultistepEstimate, EndtoendEstimate)
 
-ACQUIRED_POSE = (
-    "the landmark U-Net read the film in its acquired pose and side (it was trained on films "
-    "in every pose); the turning and mirroring above were only used to check the hand's outline"
-)
-"""Said when the quality stage turned or mirrored the film: no network reads it turned that
-way (the canonical crop, said apart, turns the hand by its own landmarks)."""
-
 
 @dataclass(frozen=True)
 class Assessment:
@@ -144,8 +137,6 @@ def _assess(
         overlay, multistep = reading.overlay, reading.estimate
         if multistep.rejected is not None:
             logger.info("multi-step path rejected the film: %s", multistep.rejected)
-        if not np.array_equal(quality.pixels, quality.as_acquired):
-            corrections.append(ACQUIRED_POSE)
         cnn = read_endtoend(
             quality.field,
             hand,

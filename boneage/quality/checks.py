@@ -43,6 +43,9 @@ class QualityResult:
     laterality: str | None
     as_acquired: np.ndarray
     field: FieldFrame | None = None
+    outline_pose: tuple[str, ...] = ()
+    """How the outline was turned and mirrored to check it (:attr:`~boneage.quality.
+    orientation.Oriented.outline_pose`); no estimate reads the film so turned."""
 
 
 QUARTER_TURNS = {1: "90° counter-clockwise", 3: "90° clockwise", 2: "180°"}
@@ -124,5 +127,6 @@ def _checked(
         laterality=oriented.laterality,
         as_acquired=oriented.as_acquired,
         field=field,
+        outline_pose=oriented.outline_pose,
     )
     return result, verdict

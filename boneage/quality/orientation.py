@@ -5,8 +5,11 @@ hand: flipped back), can the hand's outline be traced (one large object with fin
 compact blob, scattered shapes or a trunk filling the field), is it upright (the principal axis
 of hand and forearm: rotated when tilted beyond :data:`MAX_TILT_DEG`, turned over when the
 fingers point down), and which side (DICOM laterality when present, else the thumb's side; a
-right hand is mirrored to a left hand). Pose and side are corrected only when the outline could
-be traced. A check that cannot decide says so ("laterality not determined") rather than guess.
+right hand is mirrored to a left hand). Pose and side are read only when the outline could be
+traced. A check that cannot decide says so ("laterality not determined") rather than guess.
+Only the inversion is applied to the film the estimates read; the outline's pose turns the
+outline alone (:attr:`Oriented.outline_pose`), since turning films by their outline turned about
+one real film in eight sideways, over or into a right hand.
 
 The outline is found once per film (:func:`boneage.framing.outline.find_hand`); turning the film
 upright turns the outline with it, so pose and side are read from that one outline.
@@ -64,10 +67,16 @@ class Oriented:
     pixels: np.ndarray
     checks: tuple[Check, ...]
     corrections: tuple[str, ...]
+    """What was done to the film every estimate reads (``as_acquired``): the inversion."""
     laterality: str | None
     outline_problem: str | None
     rejected: str | None
     as_acquired: np.ndarray
+    outline_pose: tuple[str, ...] = ()
+    """How ``pixels`` was turned and mirrored to an upright left hand by the outline, in words:
+    used to check the outline only, never by an estimate, so never reported as a correction
+    (the report once said "rotated 73°, turned 180°" of an upright film the estimates read as
+    it was)."""
 
 
 MIN_TEXTURED_BORDER = 0.25
@@ -143,7 +152,8 @@ def thumb_side(mask: np.ndarray) -> str | None:
 
 
 def orient(pixels: np.ndarray, *, laterality: str | None = None) -> Oriented:
-    """Bring a radiograph to bone-bright, upright, left-hand form, stating every correction.
+    """Bring a radiograph to bone-bright form (the one correction every estimate reads) and its
+    outline to upright, left-hand form (said in ``outline_pose``).
 
     The corrections do not depend on any accept/reject decision, so a model trained on images
     cached through this function (:mod:`boneage.training.common.image_cache`) sees at inference
@@ -214,13 +224,16 @@ def orient(pixels: np.ndarray, *, laterality: str | None = None) -> Oriented:
         )
     )
     bright = pixels
-    pixels, hand = _make_upright(pixels, hand, checks, corrections)
+    pose: list[str] = []
+    pixels, hand = _make_upright(pixels, hand, checks, pose)
     side = _laterality(hand.mask, laterality, checks)
     if side == "R":
         pixels = np.ascontiguousarray(pixels[:, ::-1])
         source = "DICOM laterality" if laterality else "thumb on the left of the image"
-        corrections.append(f"right hand ({source}) mirrored to a left hand")
-    return Oriented(pixels, tuple(checks), tuple(corrections), side, None, None, bright)
+        pose.append(f"right hand ({source}) mirrored to a left hand")
+    return Oriented(
+        pixels, tuple(checks), tuple(corrections), side, None, None, bright, tuple(pose)
+    )
 
 
 def _not_a_hand(hand: HandMask) -> str | None:
@@ -241,39 +254,32 @@ def _not_a_hand(hand: HandMask) -> str | None:
 
 
 def _make_upright(
-    pixels: np.ndarray, hand: HandMask, checks: list[Check], corrections: list[str]
+    pixels: np.ndarray, hand: HandMask, checks: list[Check], pose: list[str]
 ) -> tuple[np.ndarray, HandMask]:
-    """Rotate a tilted hand upright and turn over one whose fingers point down; the outline is
-    turned with the pixels rather than traced again."""
+    """Rotate a tilted outline upright and turn over one whose fingers point down, saying how
+    in ``pose``; the outline is turned with the pixels rather than traced again."""
     angle = upright_angle(hand)
     if abs(angle) > MAX_TILT_DEG:
         pixels = _rotate(pixels, angle, hand.background_level)
         turned = transform.rotate(hand.mask.astype(np.float32), angle, resize=True, order=0)
         hand = replace(hand, mask=turned > 0.5)
-        corrections.append(
+        pose.append(
             f"rotated {abs(angle):.0f} degrees "
             f"{'counter-clockwise' if angle > 0 else 'clockwise'} to upright"
         )
-        checks.append(
-            Check(
-                name="rotation",
-                passed=True,
-                detail=f"hand-forearm axis tilted {angle:+.0f} degrees; rotated upright",
-            )
+    checks.append(
+        Check(
+            name="rotation",
+            passed=True,
+            detail=f"the outline's hand-forearm axis lies {angle:+.0f} degrees from vertical; "
+            "the estimates read the film as stored (the end-to-end crop turns the hand by its "
+            "own landmarks)",
         )
-    else:
-        checks.append(
-            Check(
-                name="rotation",
-                passed=True,
-                detail=f"hand-forearm axis within {MAX_TILT_DEG:.0f} degrees of vertical "
-                f"({angle:+.0f})",
-            )
-        )
+    )
     if _end_runs(hand.mask, from_top=False) > _end_runs(hand.mask, from_top=True):
         pixels = np.ascontiguousarray(pixels[::-1, ::-1])
         hand = replace(hand, mask=np.ascontiguousarray(hand.mask[::-1, ::-1]))
-        corrections.append("turned 180 degrees: the fingers pointed down")
+        pose.append("turned 180 degrees: the fingers pointed down")
     return pixels, hand
 
 

@@ -85,19 +85,22 @@ def test_upright_bone_bright_left_hand_needs_no_inversion(left_phantom):
     assert result.laterality == "L"
 
 
-def test_tagged_right_hand_is_mirrored_and_says_so(left_phantom):
+def test_tagged_right_hand_outline_is_mirrored_and_says_so(left_phantom):
     right = np.ascontiguousarray(left_phantom.image[:, ::-1])
     result = check_quality(right, laterality="R")
     assert result.laterality == "R"
-    assert "right hand (DICOM laterality) mirrored to a left hand" in result.corrections
+    assert "right hand (DICOM laterality) mirrored to a left hand" in result.outline_pose
     np.testing.assert_array_equal(result.pixels, left_phantom.image)
+    # the estimates read the film as stored: the mirroring is no correction of theirs
+    assert not any("mirrored" in c for c in result.corrections)
+    np.testing.assert_array_equal(result.as_acquired, right)
 
 
 def test_tilted_hand_is_rotated_upright_and_says_by_how_much(real_left_hand):
     background = float(np.median(real_left_hand[:50]))
     tilted = transform.rotate(real_left_hand, 40, resize=True, cval=background)
     result = check_quality(tilted.astype(np.float32))
-    rotation = [c for c in result.corrections if c.startswith("rotated")]
+    rotation = [c for c in result.outline_pose if c.startswith("rotated")]
     assert rotation and "clockwise" in rotation[0]
     degrees = float(rotation[0].split()[1])
     assert 30 <= degrees <= 50
@@ -105,7 +108,8 @@ def test_tilted_hand_is_rotated_upright_and_says_by_how_much(real_left_hand):
 
 def test_hand_with_fingers_down_is_turned_over(left_phantom):
     result = check_quality(np.ascontiguousarray(left_phantom.image[::-1, ::-1]), laterality="L")
-    assert "turned 180 degrees: the fingers pointed down" in result.corrections
+    assert "turned 180 degrees: the fingers pointed down" in result.outline_pose
+    assert not any("turned" in c for c in result.corrections)
 
 
 def test_thumb_side_is_never_wrong_on_phantoms():
@@ -130,7 +134,7 @@ def test_real_left_hands_are_accepted_never_called_right_and_image_4_is_rotated(
         assert result.laterality in ("L", None), index
         if result.laterality is None:
             assert any("laterality not determined" in c.detail for c in result.checks)
-        rotated = any(c.startswith("rotated") for c in result.corrections)
+        rotated = any(c.startswith("rotated") for c in result.outline_pose)
         assert rotated == (index == 4), index
 
 
