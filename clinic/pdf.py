@@ -31,7 +31,7 @@ from boneage import __version__
 from clinic import engine
 from clinic.errors import ReportNotReady
 from clinic.models import Review, Study
-from clinic.templatetags.clinic_format import years_months
+from clinic.templatetags.clinic_format import method_name, years_months
 
 if TYPE_CHECKING:
     from boneage.contract import AssessmentRecord, Estimate
@@ -115,9 +115,10 @@ def _reading(assessment: AssessmentRecord) -> list[str]:
     )
     lines = [
         f"Chronological age {years_months(chronological.age_months)}, read from the "
-        f"{chronological.based_on or 'automated'} estimate: difference "
+        f"{method_name(chronological.based_on or 'automated')} estimate: difference "
         f"{chronological.difference_months:+.1f} months, SDS {chronological.sds:+.2f}{low_high}, "
-        f"{chronological.category}: {chronological.category_reason}."
+        f"{chronological.category}"
+        + (f": {chronological.category_reason}." if chronological.category_reason else ".")
     ]
     if chronological.sds_note:
         lines.append(chronological.sds_note[0].upper() + chronological.sds_note[1:] + ".")
@@ -236,13 +237,10 @@ def report_pdf(study: Study, visits_chart: bytes | None = None) -> bytes:
     story.append(_p("Signatures", styles["heading"]))
     story += [_p(line, styles["body"]) for line in _signature_lines(study)]
     models = ", ".join(f"{role}: {summary.id}" for role, summary in assessment.models.items())
+    printed = f"Printed {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by boneage {__version__}."
     story += [
         Spacer(1, 6 * mm),
-        _p(
-            f"Printed {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by boneage {__version__}. "
-            f"Models: {models}.",
-            styles["small"],
-        ),
+        _p(f"{printed} Models: {models}." if models else printed, styles["small"]),
     ]
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
