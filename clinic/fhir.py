@@ -35,6 +35,7 @@ from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from clinic import engine
+from clinic.templatetags.clinic_format import METHOD_NAMES
 
 if TYPE_CHECKING:
     from boneage.contract import AssessmentRecord, Estimate
@@ -82,9 +83,6 @@ _INTERPRETATION = {
     "within normal": ("N", "Normal"),
     "advanced": ("H", "High"),
 }
-_SOURCE_WORDS = {"multistep": "multi-step", "endtoend": "end-to-end", "combined": "combined"}
-"""The estimate a reading against chronological age rests on, in the conclusion's words."""
-
 _PATHS = {
     "multistep": (
         "Multi-step bone age",
@@ -229,11 +227,11 @@ def conclusion(assessment: AssessmentRecord, context: ReportContext) -> str:
         sentences.append("Flagged for review.")
     chronological = assessment.chronological
     if chronological and chronological.category and not context.sign_off:
-        based_on = f"the {_SOURCE_WORDS.get(chronological.based_on or '', 'automated')} estimate"
+        based_on = f"the {METHOD_NAMES.get(chronological.based_on or '', 'automated')} estimate"
+        why = f"; {chronological.category_reason}" if chronological.category_reason else ""
         sentences.append(
             f"Chronological age {chronological.age_months:.1f} months, read from {based_on}: "
-            f"{chronological.category} (SDS {chronological.sds:+.2f}; "
-            f"{chronological.category_reason})."
+            f"{chronological.category} (SDS {chronological.sds:+.2f}{why})."
         )
     if assessment.standard:
         sentences.append(f"Bone ages equivalent to {assessment.standard}.")
