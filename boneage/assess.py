@@ -28,7 +28,6 @@ from boneage.contract import (
     ChronologicalRecord,
     CombinedEstimate,
     EndtoendEstimate,
-    Estimate,
     InputFacts,
     Method,
     ModelSummary,
@@ -291,15 +290,12 @@ def _chronological(
     """Each estimate against the chronological age; the top-level figures use the combined
     estimate when there is one (the report leads with it), else the path whose model measured
     the smaller held-out error, and say which."""
-    estimates: dict[ReadingSource, Estimate] = {**record.estimates()}
-    if record.combined is not None:
-        estimates["combined"] = record.combined
     by_method: dict[ReadingSource, Reading] = {
         source: Reading.model_validate(
             compare(estimate.age_months, age_months, sex, estimate.interval_months),
             from_attributes=True,
         )
-        for source, estimate in estimates.items()
+        for source, estimate in record.reading_estimates().items()
         if estimate.answered
     }
     if not by_method:

@@ -277,6 +277,18 @@ class AssessmentRecord(_Record):
     def estimates(self) -> dict[Method, Estimate]:
         return {"multistep": self.multistep, "endtoend": self.endtoend}
 
+    def reading_estimates(self) -> dict[ReadingSource, Estimate]:
+        """Both paths' estimates and, when the model folder has its rule, the combined one."""
+        combined: dict[ReadingSource, Estimate] = (
+            {"combined": self.combined} if self.combined is not None else {}
+        )
+        return {**self.estimates(), **combined}
+
+    def estimate_of(self, source: ReadingSource) -> Estimate | None:
+        """One of :meth:`reading_estimates` by its name (None for a combined estimate the
+        model folder cannot give)."""
+        return self.reading_estimates().get(source)
+
     def to_json(self) -> dict[str, Any]:
         """The JSON object, with exactly the keys the producer set."""
         return self.model_dump(mode="json", exclude_unset=True)

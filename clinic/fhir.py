@@ -38,7 +38,7 @@ from clinic import engine
 from clinic.templatetags.clinic_format import METHOD_NAMES
 
 if TYPE_CHECKING:
-    from boneage.contract import AssessmentRecord, Estimate
+    from boneage.contract import AssessmentRecord
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -283,7 +283,8 @@ def _observation_and_device(
 ) -> list[dict[str, Any]]:
     """The Observation of one estimate and the Device that names its model versions."""
     label, method = _COMBINED if path == "combined" else _PATHS[path]
-    estimate: Estimate = assessment.combined if path == "combined" else assessment.estimates()[path]  # type: ignore[assignment]
+    estimate = assessment.estimate_of(path)
+    assert estimate is not None, f"no {path} estimate to report"
     device_id = f"{path}-device"
     observation: dict[str, Any] = {
         "resourceType": "Observation",

@@ -64,9 +64,7 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text), style)
 
 
-def _estimate_text(estimate: Estimate | None) -> str:
-    if estimate is None:
-        return "—"
+def _estimate_text(estimate: Estimate) -> str:
     if not estimate.answered:
         return f"no estimate: {estimate.rejected or 'not given'}"
     low, high = estimate.interval_months  # type: ignore[misc]
@@ -78,14 +76,11 @@ def _estimate_text(estimate: Estimate | None) -> str:
 
 
 def _estimates(assessment: AssessmentRecord, styles: dict[str, ParagraphStyle]) -> Table:
-    estimates: dict[str, Estimate | None] = {
-        **assessment.estimates(),
-        "combined": assessment.combined,
-    }
+    estimates = assessment.reading_estimates()
     rows = [
         [_p(title, styles["body"]), _p(_estimate_text(estimates[key]), styles["body"])]
         for key, title in _PATHS
-        if key != "combined" or assessment.combined is not None
+        if key in estimates
     ]
     table = Table(rows, colWidths=[45 * mm, 125 * mm])
     table.setStyle(

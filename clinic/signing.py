@@ -35,7 +35,7 @@ def signing_concerns(report: Report, method: str) -> list[str]:
     if report.flag_for_review:
         concerns.append(f"the study is flagged for review ({assessment.agreement.reason})")
     estimates = assessment.estimates()
-    signed = assessment.combined if method == "combined" else estimates.get(method)
+    signed = assessment.estimate_of(method)
     for other_method, other in estimates.items():
         if other_method == method or signed is None or not signed.answered or not other.answered:
             continue

@@ -70,10 +70,8 @@ def _lead(outcome: Assessment) -> tuple[str, Estimate] | None:
     if record.chronological is None or record.chronological.based_on is None:
         return None
     source = record.chronological.based_on
-    estimates: dict[str, Estimate] = {**record.estimates()}
-    if record.combined is not None:
-        estimates["combined"] = record.combined
-    return source, estimates[source]
+    estimate = record.estimate_of(source)
+    return None if estimate is None else (source, estimate)
 
 
 def measure_readings(

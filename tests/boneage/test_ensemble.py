@@ -66,35 +66,42 @@ def test_an_ensemble_checkpoint_loads_back_with_its_members(tmp_path):
     )
 
 
+def _train(work, seed: int, split_seed: int | None) -> None:
+    """A field CNN trained a few steps on the sample films into ``work / m<seed>``."""
+    train_real_regression(
+        work / "sample.npz",
+        work / f"m{seed}",
+        TrainConfig(budget_minutes=0.02, batch_size=2, bfloat16=False, seed=seed),
+        network=replace(CNN_NETWORK, input_side=32),
+        n_calibration=2,
+        split_seed=split_seed,
+        name=f"m{seed}",
+    )
+
+
+def _join(work, names: list[str], out: str):
+    return build_ensemble(
+        work / "sample.npz",
+        [work / name for name in names],
+        work / out,
+        landmarks=None,
+        name=out,
+        version="1.0.0",
+    )
+
+
 @pytest.fixture(scope="module")
 def members(tmp_path_factory):
     """Two field CNNs trained a few steps on the sample films, seeds 0 and 1, one slice."""
     work = tmp_path_factory.mktemp("ensemble")
     build_cache(RSNA_SAMPLE, work / "sample.npz", workers=1)
-    network = replace(CNN_NETWORK, input_side=32)
     for seed in (0, 1):
-        config = TrainConfig(budget_minutes=0.02, batch_size=2, bfloat16=False, seed=seed)
-        train_real_regression(
-            work / "sample.npz",
-            work / f"m{seed}",
-            config,
-            network=network,
-            n_calibration=2,
-            split_seed=0,
-            name=f"m{seed}",
-        )
+        _train(work, seed, split_seed=0)
     return work
 
 
 def test_build_ensemble_calibrates_the_mixture_on_the_shared_slice(members):
-    card = build_ensemble(
-        members / "sample.npz",
-        [members / "m0", members / "m1"],
-        members / "both",
-        landmarks=None,
-        name="both",
-        version="1.0.0",
-    )
+    card = _join(members, ["m0", "m1"], "both")
     ensemble = load_regressor(members / "both" / "cnn.pt")
     assert ensemble.members == 2
     assert card.settings["members"] == ["m0@1.0.0", "m1@1.0.0"]
@@ -104,22 +111,7 @@ def test_build_ensemble_calibrates_the_mixture_on_the_shared_slice(members):
     assert "ensemble of 2" in card.architecture and "m0@1.0.0" in card.training_data.description
 
 
-def test_members_calibrated_on_other_slices_are_refused(members, tmp_path):
-    config = TrainConfig(budget_minutes=0.02, batch_size=2, bfloat16=False, seed=2)
-    train_real_regression(
-        members / "sample.npz",
-        tmp_path / "m2",
-        config,
-        network=replace(CNN_NETWORK, input_side=32),
-        n_calibration=2,
-        name="m2",
-    )
+def test_members_calibrated_on_other_slices_are_refused(members):
+    _train(members, 2, split_seed=None)  # its slice drawn by its own seed, 2
     with pytest.raises(ValueError, match="different slices"):
-        build_ensemble(
-            members / "sample.npz",
-            [members / "m0", tmp_path / "m2"],
-            tmp_path / "out",
-            landmarks=None,
-            name="x",
-            version="1.0.0",
-        )
+        _join(members, ["m0", "m2"], "out")
