@@ -183,6 +183,12 @@ def _register_regress_real(models: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--landmarks", type=Path, default=None, help="a landmark model folder for the poses"
     )
+    parser.add_argument(
+        "--start-from",
+        type=Path,
+        default=None,
+        help="a trained CNN's model folder to continue under a fresh schedule (same split)",
+    )
     parser.set_defaults(handler=_train_regress_real)
 
 
@@ -215,6 +221,7 @@ def _train_regress_real(args: argparse.Namespace) -> int:
         device=args.device or "cpu",
         landmarks=landmarks,
         split_seed=args.split_seed,
+        start_from=args.start_from,
     )
     held_out = card.held_out
     print(

@@ -1,4 +1,5 @@
-"""The end-to-end ensemble: members trained apart, read as the mixture of their Gaussians."""
+"""The end-to-end ensemble: members trained apart, read as the mixture of their Gaussians; and a
+member continued from a trained one under a fresh schedule."""
 
 from __future__ import annotations
 
@@ -66,16 +67,21 @@ def test_an_ensemble_checkpoint_loads_back_with_its_members(tmp_path):
     )
 
 
-def _train(work, seed: int, split_seed: int | None) -> None:
-    """A field CNN trained a few steps on the sample films into ``work / m<seed>``."""
-    train_real_regression(
+def _train(work, seed: int, split_seed: int | None, *, out: str | None = None, **options):
+    """A field CNN trained a few steps on the sample films into ``work / m<seed>`` (or
+    ``out``); ``options`` go to :func:`train_real_regression`, ``learning_rate`` to the run."""
+    rate = options.pop("learning_rate", 2e-3)
+    return train_real_regression(
         work / "sample.npz",
-        work / f"m{seed}",
-        TrainConfig(budget_minutes=0.02, batch_size=2, bfloat16=False, seed=seed),
+        work / (out or f"m{seed}"),
+        TrainConfig(
+            budget_minutes=0.02, batch_size=2, bfloat16=False, seed=seed, learning_rate=rate
+        ),
         network=replace(CNN_NETWORK, input_side=32),
         n_calibration=2,
         split_seed=split_seed,
-        name=f"m{seed}",
+        name=out or f"m{seed}",
+        **options,
     )
 
 
@@ -115,3 +121,25 @@ def test_members_calibrated_on_other_slices_are_refused(members):
     _train(members, 2, split_seed=None)  # its slice drawn by its own seed, 2
     with pytest.raises(ValueError, match="different slices"):
         _join(members, ["m0", "m2"], "out")
+
+
+def test_a_continued_member_starts_from_the_trained_weights_and_counts_its_epochs(members):
+    # at a learning rate of 0 the continued network's weights are the ones it started from (only
+    # the batch-norm statistics move, as in any training step)
+    card = _train(members, 3, 0, out="c0", start_from=members / "m0", learning_rate=0.0)
+
+    def weights(name: str) -> dict[str, torch.Tensor]:
+        return dict(load_regressor(members / name / "cnn.pt").network.named_parameters())
+
+    start, continued, other = weights("m0"), weights("c0"), weights("m1")
+    assert all(torch.equal(continued[key], start[key]) for key in start)
+    assert not all(torch.equal(other[key], start[key]) for key in start)
+    assert card.settings["started_from"] == "m0@1.0.0"
+    assert card.settings["epochs_total"] > card.settings["epochs"]
+    assert "continued from m0@1.0.0" in card.training_data.description
+
+
+def test_continuing_a_member_of_another_slice_is_refused(members):
+    _train(members, 4, split_seed=None)  # its calibration slice drawn by its own seed, 4
+    with pytest.raises(ValueError, match="same split"):
+        _train(members, 5, 0, out="c4", start_from=members / "m4")

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from boneage.endtoend.cnn import COVERAGE, Framing, Regressor, RegressorConfig
+from boneage.endtoend.cnn import COVERAGE, Framing, Regressor, RegressorConfig, load_regressor
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
+from boneage.registry import load_card
 from boneage.report.age_bands import band_errors, metric_key
 from boneage.training.cnn.poses import load_or_build_poses
 from boneage.training.cnn.train import CNN_NETWORK, canonical_inputs, fit_canonical, fit_real
@@ -132,6 +133,45 @@ def architecture_words(network: RegressorConfig, members: int = 1) -> str:
     return f"{words}, split-conformal 90 % interval"
 
 
+@dataclass(frozen=True)
+class StartingPoint:
+    """A trained CNN that a run continues under a fresh one-cycle schedule (a warm restart):
+    training longer than one sitting when the first run's optimiser state is gone."""
+
+    card: ModelCard
+    regressor: Regressor
+
+    @property
+    def epochs(self) -> float:
+        return float(self.card.settings.get("epochs_total", self.card.settings["epochs"]))
+
+
+def load_starting_point(
+    folder: Path, network: RegressorConfig, *, split_seed: int, n_calibration: int
+) -> StartingPoint:
+    """The CNN in ``folder``, refused unless it is ``network`` and was trained without the
+    calibration slice this run will calibrate on (same split seed and slice size, all of
+    ``train``), so that the interval stays calibrated on films no weights have seen."""
+    card, weights = load_card(folder)
+    settings = card.settings
+    trained_split = settings.get("split_seed", settings.get("seed"))
+    if (trained_split, settings.get("n_calibration"), settings.get("n_train")) != (
+        split_seed,
+        n_calibration,
+        None,
+    ):
+        raise ValueError(
+            f"{card.ident} was trained with split seed {trained_split}, "
+            f"{settings.get('n_calibration')} calibration films and n_train "
+            f"{settings.get('n_train')}; continuing it needs the same split (split seed "
+            f"{split_seed}, {n_calibration} calibration films, all of train)"
+        )
+    regressor = load_regressor(weights)
+    if regressor.members != 1 or regressor.network.config != network:
+        raise ValueError(f"{card.ident} is not a single {network} network")
+    return StartingPoint(card, regressor)
+
+
 def train_real_regression(
     cache_path: Path,
     out_dir: Path,
@@ -146,6 +186,7 @@ def train_real_regression(
     device: str = "cpu",
     landmarks: nn.Module | None = None,
     split_seed: int | None = None,
+    start_from: Path | None = None,
 ) -> ModelCard:
     """Train on ``train`` minus the calibration slice, calibrate, measure on ``val``, write the
     weights and the card into ``out_dir``. ``n_calibration`` films of ``train`` calibrate the
@@ -156,9 +197,19 @@ def train_real_regression(
     A ``"canonical"`` network reads canonical crops: the poses come from ``landmarks`` (the
     landmark U-Net) and are kept beside the cache; films without a pose are left out of
     training, calibration and the card's figures (the runtime reads them with the field CNN),
-    and the card says how many."""
+    and the card says how many.
+
+    ``start_from`` (a CNN model folder) continues that network (:func:`load_starting_point`);
+    the card counts its epochs with this run's."""
     out_dir.mkdir(parents=True, exist_ok=True)
     split_seed = config.seed if split_seed is None else split_seed
+    start = None
+    if start_from is not None:
+        if n_train is not None:
+            raise ValueError("continuing a trained CNN trains on all of train (no --n-train)")
+        start = load_starting_point(
+            start_from, network, split_seed=split_seed, n_calibration=n_calibration
+        )
     data = load_real_data(
         cache_path,
         network.framing,
@@ -169,7 +220,12 @@ def train_real_regression(
     )
     cache, train = data.cache, data.splits.train
     labels = (cache.male[train], cache.age_months[train])
-    how = {"network": network, "checkpoint": out_dir / CHECKPOINT_FILE, "resume": resume}
+    how = {
+        "network": network,
+        "checkpoint": out_dir / CHECKPOINT_FILE,
+        "resume": resume,
+        "initial": None if start is None else start.regressor.network.state_dict(),
+    }
     if data.matrices is not None:
         regressor, record = fit_canonical(
             config, cache.images[train], data.matrices[train], *labels, **how, device=device
@@ -179,6 +235,12 @@ def train_real_regression(
         regressor, record = fit_real(config, images, *labels, **how, device=device)
         del images
     held_out = calibrate_and_measure(regressor, data)
+    before = 0.0 if start is None else start.epochs
+    continued = (
+        ""
+        if start is None
+        else f"continued from {start.card.ident} ({before:.1f} epochs) under a fresh schedule: "
+    )
     weights = out_dir / WEIGHTS_FILE
     regressor.save(weights)
     card = describe_file(
@@ -192,9 +254,9 @@ def train_real_regression(
             kind="rsna-2017-train",
             size=len(train),
             description=f"{RSNA_TERMS}. {len(train)} images of the fixed train split "
-            f"(the remaining {len(data.splits.calibration)} calibrate the interval); trained "
-            f"{record.epochs:.1f} epochs ({record.steps} steps of {config.batch_size}, seed "
-            f"{config.seed}) in {record.seconds / 60:.0f} min on 2 CPU threads.",
+            f"(the remaining {len(data.splits.calibration)} calibrate the interval); {continued}"
+            f"trained {record.epochs:.1f} epochs ({record.steps} steps of {config.batch_size}, "
+            f"seed {config.seed}) in {record.seconds / 60:.0f} min on 2 CPU threads.",
         ),
         held_out=held_out,
         settings={
@@ -206,6 +268,14 @@ def train_real_regression(
             "steps": record.steps,
             "epochs": round(record.epochs, 2),
             "wall_seconds": round(record.seconds),
+            **(
+                {}
+                if start is None
+                else {
+                    "started_from": start.card.ident,
+                    "epochs_total": round(before + record.epochs, 2),
+                }
+            ),
         },
     )
     card.save(out_dir / "card.json")

@@ -51,11 +51,16 @@ def _fit(
     resume: bool,
     device: str,
     clock: Callable[[], float],
+    initial: dict[str, torch.Tensor] | None = None,
 ) -> tuple[Regressor, TrainingRecord]:
     """The one training of the CNN: ``inputs(indices, generator)`` gives a batch's augmented
-    images (B, 1, S, S); the loss is the module's (smooth-L1 mean, Gaussian NLL variance)."""
+    images (B, 1, S, S); the loss is the module's (smooth-L1 mean, Gaussian NLL variance).
+    ``initial`` (a trained network's weights) continues that network under a fresh schedule."""
     torch.manual_seed(config.seed)
-    model = AgeRegressor(network).to(device, memory_format=torch.channels_last)
+    model = AgeRegressor(network)
+    if initial is not None:
+        model.load_state_dict(initial)
+    model = model.to(device, memory_format=torch.channels_last)
     targets = torch.as_tensor(normalise(np.asarray(age_months, np.float32)))
     sexes = torch.as_tensor(np.asarray(male, np.float32))
 
@@ -93,6 +98,7 @@ def fit_real(
     resume: bool = False,
     device: str = "cpu",
     clock: Callable[[], float] = time.monotonic,
+    initial: dict[str, torch.Tensor] | None = None,
 ) -> tuple[Regressor, TrainingRecord]:
     """Train on whole films until the time budget is spent (or ``max_epochs``); checkpoints
     let it resume."""
@@ -110,6 +116,7 @@ def fit_real(
         resume=resume,
         device=device,
         clock=clock,
+        initial=initial,
     )
 
 
@@ -179,6 +186,7 @@ def fit_canonical(
     resume: bool = False,
     device: str = "cpu",
     clock: Callable[[], float] = time.monotonic,
+    initial: dict[str, torch.Tensor] | None = None,
 ) -> tuple[Regressor, TrainingRecord]:
     """:func:`fit_real` on canonical crops of cached films (uint8, N × S × S) under their poses
     (:class:`~boneage.training.cnn.poses.PoseCache` matrices), each batch's poses perturbed by
@@ -200,4 +208,5 @@ def fit_canonical(
         resume=resume,
         device=device,
         clock=clock,
+        initial=initial,
     )
