@@ -16,6 +16,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--split", default=None, help="only the images split.csv assigns to this split (val)"
     )
     parser.add_argument("--limit", type=int, default=None, help="a fixed random N of them")
+    parser.add_argument(
+        "--ages",
+        type=_age_band,
+        default=None,
+        metavar="LO-HI",
+        help="only the images whose label lies in this band of months (LO included), e.g. 0-24",
+    )
     parser.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the summary")
     parser.add_argument("--models", type=Path, help="model folder (default: the shipped models)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -48,6 +55,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_evaluate)
 
 
+def _age_band(text: str) -> tuple[float, float]:
+    """``LO-HI`` in months, LO below HI."""
+    try:
+        low, high = (float(part) for part in text.split("-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a band of months LO-HI, e.g. 0-24"
+        ) from None
+    if not 0 <= low < high:
+        raise argparse.ArgumentTypeError(f"{text!r}: the band needs 0 <= LO < HI")
+    return low, high
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from boneage.cli import apply_threads
     from boneage.evaluation.labelled_folder import (
@@ -65,12 +85,14 @@ def _evaluate(args: argparse.Namespace) -> int:
         from boneage.evaluation.contact_sheet import ContactSheet
         from boneage.evaluation.labelled_folder import chosen_records
 
-        sheet = ContactSheet.spanning(chosen_records(args.dataset, args.split, args.limit))
+        chosen = chosen_records(args.dataset, args.split, args.limit, args.ages)
+        sheet = ContactSheet.spanning(chosen)
     evaluation = evaluate_folder(
         args.dataset,
         load_models(args.models),
         split=args.split,
         limit=args.limit,
+        ages=args.ages,
         keep=sheet.keep if sheet else None,
     )
     print(format_evaluation(evaluation))
@@ -94,7 +116,7 @@ def _benchmark(args: argparse.Namespace, models, which: str) -> int:
     else:
         from boneage.evaluation.readings import format_readings as render
         from boneage.evaluation.readings import measure_readings as measure
-    result = measure(args.dataset, models, split=args.split, limit=args.limit)
+    result = measure(args.dataset, models, split=args.split, limit=args.limit, ages=args.ages)
     print(render(result))
     if args.json:
         args.json.write_text(json.dumps(result.to_dict(), indent=2) + "\n")

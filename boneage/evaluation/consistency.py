@@ -107,6 +107,25 @@ def _encoded(fmt: str, **options: Any) -> Change:
     return change
 
 
+def _fill(film: Radiograph) -> Radiograph:
+    """Cropped to the hand's bright extent with a 2 % margin, so that the hand fills the frame as
+    on atlas plates (the framing on which small children were read years too old): the rows and
+    columns where more than 2 % of the pixels lie above a quarter of the way from the border's
+    level to the 99th percentile."""
+    pixels = film.pixels
+    border = _border(pixels)
+    bright = pixels > border + 0.25 * (np.percentile(pixels, 99) - border)
+    rows = np.flatnonzero(bright.mean(axis=1) > 0.02)
+    cols = np.flatnonzero(bright.mean(axis=0) > 0.02)
+    if len(rows) < 2 or len(cols) < 2:
+        return film
+    height, width = pixels.shape
+    margin_r, margin_c = round(0.02 * height), round(0.02 * width)
+    top, bottom = max(0, rows[0] - margin_r), min(height, rows[-1] + 1 + margin_r)
+    left, right = max(0, cols[0] - margin_c), min(width, cols[-1] + 1 + margin_c)
+    return _with(film, pixels[top:bottom, left:right])
+
+
 def _letter(film: Radiograph) -> Radiograph:
     """A burnt-in marker: a bright R in the top right corner, a tenth of the film high."""
     height, width = film.pixels.shape
@@ -131,6 +150,7 @@ CHANGES: dict[str, Change] = {
     "turn 90°": _turn(90),
     "turn 180°": _turn(180),
     "mirror": lambda film: _with(film, film.pixels[:, ::-1]),
+    "cropped to the hand": _fill,
     "resample 0.5×": _resample(0.5),
     "resample 2×": _resample(2.0),
     "gamma 0.7": _gamma(0.7),
@@ -199,12 +219,13 @@ def measure_consistency(
     *,
     split: str | None = "val",
     limit: int | None = 300,
+    ages: tuple[float, float] | None = None,
     changes: dict[str, Change] = CHANGES,
     progress: bool = True,
 ) -> Consistency:
-    """Assess each chosen film (a fixed seeded subset of ``limit``) as it is and under each
-    change; summarise per path and change."""
-    records = chosen_records(directory, split, limit)
+    """Assess each chosen film (a fixed seeded subset of ``limit``, with ``ages`` of those in
+    that band of months) as it is and under each change; summarise per path and change."""
+    records = chosen_records(directory, split, limit, ages)
     pairs: dict[str, dict[str, list[tuple[float | None, float | None, float]]]] = {
         path: {name: [] for name in changes} for path in PATHS
     }

@@ -118,10 +118,18 @@ def summarise_path(cases: list[CaseResult]) -> PathSummary:
     )
 
 
-def chosen_records(directory: Path, split: str | None, limit: int | None) -> list[Record]:
-    """The records to evaluate: the split's, and with ``limit`` a seeded random subset of it
-    (the same subset on every run, so two models are compared on the same images)."""
+def chosen_records(
+    directory: Path,
+    split: str | None,
+    limit: int | None,
+    ages: tuple[float, float] | None = None,
+) -> list[Record]:
+    """The records to evaluate: the split's (with ``ages``, those whose label lies in that band
+    of months, lower bound included), and with ``limit`` a seeded random subset of them (the same
+    subset on every run, so two models are compared on the same images)."""
     records = list(RsnaDataset(directory, split=split).records)
+    if ages is not None:
+        records = [r for r in records if ages[0] <= r.age_months < ages[1]]
     if limit is not None and limit < len(records):
         order = np.random.default_rng(0).permutation(len(records))[:limit]
         records = [records[i] for i in sorted(order)]
@@ -162,12 +170,13 @@ def evaluate_folder(
     *,
     split: str | None = "val",
     limit: int | None = None,
+    ages: tuple[float, float] | None = None,
     progress: bool = True,
     keep: Callable[[Record, Assessment], None] | None = None,
 ) -> Evaluation:
-    """Assess every chosen image of ``directory`` and summarise both paths; ``keep`` is shown
-    every assessment (the contact sheet keeps a few overlays)."""
-    records = chosen_records(directory, split, limit)
+    """Assess every chosen image of ``directory`` (:func:`chosen_records`) and summarise both
+    paths; ``keep`` is shown every assessment (the contact sheet keeps a few overlays)."""
+    records = chosen_records(directory, split, limit, ages)
     by_path: dict[str, list[CaseResult]] = {path: [] for path in PATHS}
     if models.combination is not None:
         by_path[COMBINED] = []

@@ -80,12 +80,13 @@ def measure_readings(
     *,
     split: str | None = "val",
     limit: int | None = 200,
+    ages: tuple[float, float] | None = None,
     offsets: tuple[float, ...] = OFFSETS_MONTHS,
     progress: bool = True,
 ) -> ReadingsBenchmark:
     """Assess each chosen film once (with its true bone age as the chronological age, so that
     ``assess`` picks the estimate it reads), then read that estimate at every offset."""
-    records = [r for r in chosen_records(directory, split, limit) if r.age_months is not None]
+    records = [r for r in chosen_records(directory, split, limit, ages) if r.age_months is not None]
     counts = {o: {"cases": 0, "named": 0, "wrong": 0} for o in offsets}
     truths: dict[float, dict[str, int]] = {o: {} for o in offsets}
     source: dict[str, int] = {}

@@ -37,6 +37,11 @@ def test_the_geometric_changes_do_what_they_say(film):
     assert np.array_equal(CHANGES["mirror"](film).pixels, film.pixels[:, ::-1])
     assert np.array_equal(CHANGES["turn 180°"](film).pixels, film.pixels[::-1, ::-1])
     assert CHANGES["16-bit PNG"](film).bit_depth == 16
+    # cropped to the hand: the padded film comes back to about its own field, never larger
+    padded = CHANGES["pad 2× dark"](film)
+    cropped = CHANGES["cropped to the hand"](padded).pixels.shape
+    assert cropped[0] <= 1.1 * height and cropped[1] <= 1.1 * width
+    assert cropped[0] >= 0.5 * height and cropped[1] >= 0.5 * width
 
 
 def test_the_benchmark_summarises_both_paths_under_each_change():

@@ -55,6 +55,20 @@ def test_limit_takes_the_same_images_on_every_run(tmp_path):
     assert len(set(first)) == 5
 
 
+def test_an_age_band_keeps_only_the_films_labelled_in_it(capsys):
+    from boneage.evaluation.labelled_folder import chosen_records
+
+    everything = chosen_records(RSNA_SAMPLE, "val", None)
+    ages = sorted(r.age_months for r in everything)
+    cut = ages[len(ages) // 2]
+    young = chosen_records(RSNA_SAMPLE, "val", None, (0, cut))
+    assert young and all(r.age_months < cut for r in young)
+    assert len(young) == sum(age < cut for age in ages)
+    with pytest.raises(SystemExit):
+        main(["evaluate", str(RSNA_SAMPLE), "--ages", "24-12"])
+    assert "the band needs 0 <= LO < HI" in capsys.readouterr().err
+
+
 def test_rejections_count_by_kind_and_never_as_errors():
     cases = [
         CaseResult("a", "F", 100.0, 110.0, (90.0, 130.0)),
