@@ -121,7 +121,9 @@ class Estimate(_Record):
     note_summary: str | None = Field(None, description="the note in one sentence")
     edge: str | None = Field(
         None,
-        description="what was cut to the training labels' range (0 to 228 months), in words",
+        description="where the estimate sits at the edge of what its models learnt, in words: "
+        "what was cut to the training labels' range (0 to 228 months), or a hand past the "
+        "reference table's youngest or oldest",
     )
 
     @property

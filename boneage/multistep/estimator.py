@@ -27,6 +27,7 @@ import numpy as np
 
 from boneage.multistep.table import (
     COVERAGE,
+    Beyond,
     Curve,
     ReferenceTable,
     SexReference,
@@ -91,6 +92,9 @@ class AgeEstimate:
     features_used: int
     parts: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     """Per :data:`MATURITY_PARTS`, the age and interval its own score reads (score tables)."""
+    beyond_table: str | None = None
+    """In words, when the hand's score lies past the scores the table resolves: the age is held
+    at the table's youngest (oldest) and the interval reaches to birth (19 years)."""
 
 
 def _shared_log_likelihood(
@@ -201,8 +205,9 @@ def _score_lookup(
     bone_age: dict[str, float],
     outliers: set[str],
     ages: np.ndarray,
-) -> tuple[tuple[float, float, float], dict[str, tuple[float, float, float]]]:
-    """(estimate, low, high) of the maturity score's table, and of each part's.
+) -> tuple[tuple[float, float, float], dict[str, tuple[float, float, float]], Beyond | None]:
+    """(estimate, low, high) of the maturity score's table, of each part's, and whether the
+    whole hand's score lies past the table (:meth:`MaturityScore.beyond`).
 
     Every score reads the features as measured, outliers included: the ridge weights already
     give an unreliable feature little say, a part out of step with the rest is what an
@@ -215,9 +220,26 @@ def _score_lookup(
     assert score is not None
     consensus = consensus_age(bone_age, outliers, ages)
     every = score_inputs(reference, continuous, binary, consensus, ages)
-    whole = score.lookup(every)
+    value = score.value(every)
     parts = {name: part.lookup(every) for name, part in reference.parts.items()}
-    return whole, parts
+    return score.read(value), parts, score.beyond(value)
+
+
+def _beyond_words(side: Beyond, age_months: float) -> str:
+    """What a reader must know of a hand the table cannot place: the age the table holds it at
+    is a bound, not an estimate. Of ten real films of children from infancy to three years, four
+    read exactly at the girls' table's youngest age (18 months), with nothing said, before this."""
+    if side == "below":
+        return (
+            "The hand reads less mature than any the reference table resolves: the multi-step "
+            f"age is held at the table's youngest, {age_months:.0f} months, and the child's bone "
+            "age may be lower (the interval reaches down to birth)."
+        )
+    return (
+        "The hand reads more mature than any the reference table resolves: the multi-step age "
+        f"is held at the table's oldest, {age_months:.0f} months, and the bone age may be "
+        "higher (the interval reaches up to 19 years)."
+    )
 
 
 def per_bone_ages(
@@ -260,8 +282,9 @@ def estimate_age(
     kept = {k: v for k, v in continuous.items() if k.split(":", 1)[1] not in outliers}
 
     parts: dict[str, tuple[float, float, float]] = {}
+    beyond = None
     if reference.score is not None:
-        (median, low, high), parts = _score_lookup(
+        (median, low, high), parts, beyond = _score_lookup(
             reference, continuous, binary, bone_age, outliers, ages
         )
     else:
@@ -270,6 +293,10 @@ def estimate_age(
     scale = table.interval_scales.get(mode, 1.0)
     low = max(float(ages[0]), median - scale * (median - low))
     high = min(float(ages[-1]), median + scale * (high - median))
+    if beyond == "below":
+        low = float(ages[0])
+    elif beyond == "above":
+        high = float(ages[-1])
     return AgeEstimate(
         age_months=median,
         interval_months=(low, high),
@@ -281,4 +308,5 @@ def estimate_age(
         outliers=tuple(sorted(outliers)),
         features_used=len(kept) + len(binary),
         parts=parts,
+        beyond_table=None if beyond is None else _beyond_words(beyond, median),
     )

@@ -178,6 +178,7 @@ def run_landmark_multistep(
         outliers=list(lookup.outliers),
         landmarks=measurements.readout(),
         landmark_warning=warning,
+        edge=lookup.beyond_table,
         **({"maturity": maturity_parts(lookup.parts)} if lookup.parts else {}),
     )
     return MultistepReading(estimate, measurements, lookup, overlay)

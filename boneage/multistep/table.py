@@ -26,6 +26,8 @@ import numpy as np
 from boneage.errors import ModelUnavailable
 
 SpacingMode = Literal["absolute_mm", "ratios"]
+Beyond = Literal["below", "above"]
+"""Which end of the table a score lies past (:meth:`MaturityScore.beyond`)."""
 SCHEMA = "boneage-reference/3"
 """Version 2 added ``interval_scales``, version 3 a per-sex maturity ``score``
 (:class:`MaturityScore`); older tables still load, without them."""
@@ -85,7 +87,20 @@ class MaturityScore:
     def lookup(self, features: dict[str, float]) -> tuple[float, float, float]:
         """(age, low, high): the mean age at this hand's score and the central
         :data:`COVERAGE` range of a normal with the SD there."""
-        value = self.value(features)
+        return self.read(self.value(features))
+
+    def beyond(self, value: float) -> Beyond | None:
+        """Whether a score lies past the scores the table tabulates (those of
+        :data:`AGE_GRID_MONTHS`): such a hand is less (more) mature than any the table resolves,
+        and :meth:`read` holds it at the table's youngest (oldest) age."""
+        if value < AGE_GRID_MONTHS[0]:
+            return "below"
+        if value > AGE_GRID_MONTHS[-1]:
+            return "above"
+        return None
+
+    def read(self, value: float) -> tuple[float, float, float]:
+        """(age, low, high) at a score (:meth:`lookup`)."""
         mean = float(np.interp(value, AGE_GRID_MONTHS, self.age_mean))
         sd = float(np.interp(value, AGE_GRID_MONTHS, self.age_sd))
         half = NormalDist().inv_cdf(0.5 + COVERAGE / 2) * sd

@@ -58,7 +58,8 @@ def within_trained_range(estimate: EstimateT) -> EstimateT:
             update["maturity"] = _held_maturity(estimate.maturity, cuts)
         update["bones"] = _held_bones(estimate.bones, cuts)
     if cuts:
-        update["edge"] = "; ".join(cuts).capitalize() + "."
+        cut = "; ".join(cuts).capitalize() + "."
+        update["edge"] = f"{estimate.edge} {cut}" if estimate.edge else cut
     return estimate.model_copy(update=update)
 
 

@@ -32,6 +32,11 @@ def test_the_carpal_and_tubular_ages_are_held_too():
     assert held.maturity.carpal.interval_months == (0.0, 41.0)
     assert held.maturity.tubular == maturity.tubular
     assert held.edge == "The carpal age reached below birth and is cut at 0."
+    # what the path said of its own edge (a hand past the table) is kept before the cut
+    said = estimate.model_copy(update={"edge": "The hand reads less mature than any …"})
+    assert within_trained_range(said).edge == (
+        "The hand reads less mature than any … The carpal age reached below birth and is cut at 0."
+    )
 
 
 def test_an_estimate_inside_the_range_or_without_an_age_is_unchanged():

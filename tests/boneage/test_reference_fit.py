@@ -181,3 +181,33 @@ def test_carpal_and_tubular_parts_are_scored_and_an_asynchrony_is_said():
     assert words.startswith("The carpal bones read") and "tubular bones are ahead" in words
     calm = estimate_age(table, hand.measurements, hand.sex, "ratios")
     assert maturity_parts(calm.parts).asynchrony is None
+
+
+def test_a_hand_past_the_table_is_held_at_its_end_and_said_to_be():
+    rng = np.random.default_rng(7)
+    table = fit_reference(
+        _maturing_hands(600, rng), name="t", version="1", source="s", maturity_score=True
+    )
+    hand = _maturing_hands(1, np.random.default_rng(8))[0]
+    inside = estimate_age(table, hand.measurements, hand.sex, "ratios")
+    assert inside.beyond_table is None
+
+    def shifted(by: float) -> ReferenceTable:
+        """The table with every hand's score moved by ``by`` months."""
+        sexes = {
+            sex: dataclasses.replace(
+                ref, score=dataclasses.replace(ref.score, intercept=ref.score.intercept + by)
+            )
+            for sex, ref in table.sexes.items()
+        }
+        return dataclasses.replace(table, sexes=sexes)
+
+    score = table.sexes[hand.sex].score
+    young = estimate_age(shifted(-1000), hand.measurements, hand.sex, "ratios")
+    assert young.age_months == pytest.approx(score.age_mean[0])
+    assert young.interval_months[0] == 0.0  # the child may be younger: down to birth
+    assert "less mature than any the reference table resolves" in young.beyond_table
+    old = estimate_age(shifted(1000), hand.measurements, hand.sex, "ratios")
+    assert old.age_months == pytest.approx(score.age_mean[-1])
+    assert old.interval_months[1] == table.ages_months[-1]
+    assert "more mature than any" in old.beyond_table
