@@ -67,7 +67,8 @@ def _fit(
     def batch_loss(index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         batch = inputs(index, generator).to(device)
         batch = batch.contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bfloat16):
+        kind = torch.device(device).type  # bfloat16 autocast on the CPU and on a GPU alike
+        with torch.autocast(kind, dtype=torch.bfloat16, enabled=config.bfloat16):
             mean, log_var = model(batch, sexes[index].to(device))
         mean, log_var = mean.float(), log_var.float()
         target = targets[index].to(device)
