@@ -65,6 +65,12 @@ def test_upload_and_read_reports(live_server, worker, chromium, clinician, tmp_p
     assert "Combined estimate" in combined
     assert "Interval" in combined or "no combined estimate" in combined
     assert "Agreement" in text and "Bone age vs chronological age" in text
+    # the report's PDF, through the link the page shows, in the reader's session
+    link = page.get_by_role("link", name="The report as a PDF")
+    assert "(marked preliminary until signed)" in page.inner_text("main")
+    pdf = page.request.get(f"{live_server.url}{link.get_attribute('href')}")
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.body().startswith(b"%PDF")
 
     if REAL_XRAY.exists():
         _upload(page, live_server.url, REAL_XRAY, sex="M", age="24")
