@@ -38,11 +38,11 @@ from boneage.contract import (
 )
 from boneage.endtoend.run import read_endtoend
 from boneage.errors import MissingSex
-from boneage.framing.canonical import CanonicalPose
+from boneage.framing.canonical import CanonicalPose, hand_pose
 from boneage.framing.field import INPUT_SIZE
 from boneage.modelcard import ModelCard, ModelKind
+from boneage.multistep.framing import read_multistep
 from boneage.multistep.landmarks import locate
-from boneage.multistep.run import run_landmark_multistep
 from boneage.quality.checks import check_quality
 from boneage.radiograph import Radiograph
 from boneage.registry import ModelBundle
@@ -114,7 +114,8 @@ def _assess(
     checks = [*quality.checks, *([sex_check] if sex_check else [])]
     corrections = [*radiograph.handling, *quality.corrections]
 
-    overlay, endtoend_role, laterality = None, "regression", quality.laterality
+    overlay, laterality = None, quality.laterality
+    reference_role, endtoend_role = "reference", "regression"
     if quality.rejected is not None or quality.field is None:
         logger.info("film rejected before either path: %s", quality.rejected)
         multistep = MultistepEstimate(rejected=quality.rejected)
@@ -125,30 +126,33 @@ def _assess(
             framed = quality.field.at(INPUT_SIZE)
         with stage("segmentation"):
             hand = locate(models.landmarks, framed.image)
-        reading = run_landmark_multistep(
+        pose = hand_pose(quality.field, hand.landmarks, INPUT_SIZE, radiograph.spacing_mm)
+        measured = read_multistep(
+            quality.field,
             framed.image,
+            hand,
+            pose,
             spacing_mm=framed.spacing_mm(radiograph.spacing_mm),
             sex=sex,
             network=models.landmarks,
             reference=models.reference,
-            hand=hand,
+            canonical=models.canonical_reference,
+            field_reference=models.field_reference,
         )
-        overlay, multistep = reading.overlay, reading.estimate
+        overlay, multistep = measured.reading.overlay, measured.reading.estimate
+        reference_role = measured.role
         if multistep.rejected is not None:
             logger.info("multi-step path rejected the film: %s", multistep.rejected)
         cnn = read_endtoend(
             quality.field,
-            hand,
-            landmark_side=INPUT_SIZE,
+            pose,
             field_image=framed.image,
             sex=sex,
-            spacing_mm=radiograph.spacing_mm,
             cnn=models.cnn,
             field_cnn=models.field_cnn,
         )
         endtoend, endtoend_role = cnn.estimate, cnn.role
-        if cnn.framing_note:
-            corrections.append(cnn.framing_note)
+        corrections += [note for note in (measured.framing_note, cnn.framing_note) if note]
         if laterality is None and cnn.pose is not None:
             laterality, checks = _palm_laterality(cnn.pose, checks)
 
@@ -165,7 +169,7 @@ def _assess(
     roles = models.cards.by_role()
     multistep = _with_notes(
         multistep,
-        {"segmentation": models.cards.landmarks.ident, "reference": models.cards.reference.ident},
+        {"segmentation": models.cards.landmarks.ident, "reference": roles[reference_role].ident},
         "multistep",
         multistep_note(cards, agreement, multistep.age_months) if multistep.answered else None,
         cards,
@@ -195,7 +199,7 @@ def _assess(
         quality=QualityRecord(checks=checks, corrections=corrections, rejected=quality.rejected),
         models={role: ModelSummary.model_validate(card.summary()) for role, card in roles.items()},
         standard=standard_of(
-            card for role, card in roles.items() if role in ("reference", endtoend_role)
+            card for role, card in roles.items() if role in (reference_role, endtoend_role)
         ),
     )
     if models.combination:

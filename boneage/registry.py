@@ -43,6 +43,8 @@ FOLDERS: dict[ModelKind, str] = {
 
 FIELD_CNN_FOLDER = "cnn-field"
 """Folder of the whole-film CNN that backs up a canonical-crop CNN (optional)."""
+FIELD_REFERENCE_FOLDER = "reference-field"
+"""Folder of the whole-film reference table that backs up a canonical-crop table (optional)."""
 COMBINATION_FOLDER = "combined"
 """Folder of the rule that pools the two estimates (optional)."""
 
@@ -64,6 +66,8 @@ class BundleCards:
     """The whole-film CNN that reads a film whose hand the canonical crop cannot place."""
     combination: ModelCard | None = None
     """The rule that pools the two estimates into one (:mod:`boneage.combined`)."""
+    field_reference: ModelCard | None = None
+    """The whole-film table that reads a film whose hand the canonical crop cannot place."""
 
     def by_kind(self) -> dict[ModelKind, ModelCard]:
         """The cards keyed by their role in the assessment contract (``ModelCard.kind``); the
@@ -71,9 +75,13 @@ class BundleCards:
         return {card.kind: card for card in (self.landmarks, self.reference, self.cnn, self.gate)}
 
     def by_role(self) -> dict[str, ModelCard]:
-        """:meth:`by_kind` and, when installed, the whole-film fallback as
-        ``regression_field`` and the combination rule."""
-        optional = {"regression_field": self.field_cnn, "combination": self.combination}
+        """:meth:`by_kind` and, when installed, the whole-film fallbacks as
+        ``regression_field`` and ``reference_field`` and the combination rule."""
+        optional = {
+            "regression_field": self.field_cnn,
+            "reference_field": self.field_reference,
+            "combination": self.combination,
+        }
         return {**self.by_kind(), **{r: c for r, c in optional.items() if c is not None}}
 
 
@@ -92,6 +100,14 @@ class ModelBundle:
     field_cnn: Regressor | None = None
     """The whole-film CNN, for films whose hand the canonical crop cannot place."""
     combination: Combination | None = None
+    field_reference: ReferenceTable | None = None
+    """The whole-film table, for films whose hand the canonical crop cannot place."""
+
+    @property
+    def canonical_reference(self) -> bool:
+        """Whether ``reference`` was fitted on measurements in the canonical crop (its card's
+        ``settings["framing"]``), so that the runtime must measure there."""
+        return self.cards.reference.settings.get("framing") == "canonical"
 
 
 def _sha256(path: Path) -> str:
@@ -175,8 +191,19 @@ def load_models(directory: Path | None = None, device: str = "cpu") -> ModelBund
     if (directory / COMBINATION_FOLDER).is_dir():
         combination_card, combination_path = load_card(directory / COMBINATION_FOLDER)
         combination = Combination.load(combination_path)
+    field_reference, field_reference_card = None, None
+    canonical = reference_card.settings.get("framing") == "canonical"
+    if canonical and (directory / FIELD_REFERENCE_FOLDER).is_dir():
+        field_reference_card, field_reference_path = load_card(directory / FIELD_REFERENCE_FOLDER)
+        field_reference = ReferenceTable.load(field_reference_path)
     cards = BundleCards(
-        landmarks_card, reference_card, cnn_card, gate_card, field_card, combination_card
+        landmarks_card,
+        reference_card,
+        cnn_card,
+        gate_card,
+        field_card,
+        combination_card,
+        field_reference_card,
     )
     logger.info(
         "models loaded from %s on %s: %s",
@@ -192,6 +219,7 @@ def load_models(directory: Path | None = None, device: str = "cpu") -> ModelBund
         cards=cards,
         field_cnn=field_cnn,
         combination=combination,
+        field_reference=field_reference,
     )
 
 

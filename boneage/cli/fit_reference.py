@@ -79,6 +79,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with a cache: where the landmark U-Net's measurements are kept and reused "
         "(default: OUT with .hands.jsonl)",
     )
+    parser.add_argument(
+        "--framing",
+        choices=("field", "canonical"),
+        default="field",
+        help="with a cache: measure each hand on the whole film, or in its canonical crop (the "
+        "pose from the same U-Net's palm landmarks; the runtime then measures there too)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.set_defaults(handler=_fit_reference)
 
@@ -243,7 +250,7 @@ def _fit_real(args: argparse.Namespace) -> int:
         raise InputError("give --unet, the folder of the landmark U-Net that measures the hands")
     folder = args.unet if args.unet.is_dir() else args.unet.parent
     hands_path = args.hands or args.out.with_suffix(".hands.jsonl")
-    hands = measured_hands(Path(args.dataset), folder, hands_path)
+    hands = measured_hands(Path(args.dataset), folder, hands_path, args.framing)
     fit = fit_real_reference(
         hands,
         name=args.name or "reference-rsna",
@@ -252,7 +259,8 @@ def _fit_real(args: argparse.Namespace) -> int:
     )
     fit.table.save(args.out)
     card_path = args.out.with_suffix(".card.json")
-    describe_real_reference(fit, args.out, segmentation=folder.name).save(card_path)
+    card = describe_real_reference(fit, args.out, segmentation=folder.name, framing=args.framing)
+    card.save(card_path)
     for key, value in fit.metrics.items():
         print(f"val {key}: {value:.3f}")
     for reason, count in fit.rejections.items():

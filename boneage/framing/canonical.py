@@ -36,6 +36,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from boneage.framing.field import FieldFrame
+
 if TYPE_CHECKING:
     from boneage.multistep.landmarks import Landmark
 
@@ -294,6 +296,34 @@ def pose_from_landmarks(
     points = {name: (film(mark.col), film(mark.row)) for name, mark in landmarks.items()}
     confidence = {name: mark.confidence for name, mark in landmarks.items()}
     return fit_pose(points, confidence, pixel_aspect=pixel_aspect)
+
+
+def _pixel_aspect(spacing_mm: tuple[float, float] | None) -> float:
+    """A pixel's width over its height from the (row, column) spacing; 1 when unknown."""
+    if spacing_mm is None or min(spacing_mm) <= 0:
+        return 1.0
+    return float(spacing_mm[1] / spacing_mm[0])
+
+
+def hand_pose(
+    field: FieldFrame,
+    landmarks: Mapping[str, Landmark],
+    landmark_side: int,
+    spacing_mm: tuple[float, float] | None,
+) -> CanonicalPose | PoseFailure:
+    """The canonical pose of a framed film, from the landmark U-Net's landmarks on the frame at
+    ``landmark_side`` pixels; the film's (row, column) spacing, when known, gives its pixel
+    aspect. Found once per film: both paths read the crop it places."""
+    return pose_from_landmarks(
+        landmarks, field.square.shape[0] / landmark_side, pixel_aspect=_pixel_aspect(spacing_mm)
+    )
+
+
+def canonical_crop(field: FieldFrame, pose: CanonicalPose, side: int) -> np.ndarray:
+    """The canonical crop (side × side, 0..1) of the framed film under ``pose``."""
+    square = torch.from_numpy(np.ascontiguousarray(field.square))[None, None]
+    matrix = torch.from_numpy(pose.matrix)[None]
+    return sample_crops(square, matrix, side)[0, 0].numpy()
 
 
 def border_level(films: torch.Tensor) -> torch.Tensor:

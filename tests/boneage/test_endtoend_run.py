@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from boneage.endtoend.cnn import AgeRegressor, Regressor
-from boneage.endtoend.run import canonical_crop, read_endtoend
-from boneage.framing.canonical import CanonicalPose, pose_from_landmarks
+from boneage.endtoend.run import read_endtoend
+from boneage.framing.canonical import CanonicalPose, canonical_crop, hand_pose, pose_from_landmarks
 from boneage.framing.field import INPUT_SIZE, frame_field
 from boneage.multistep.landmarks import HandMap, Landmark, locate
 from boneage.registry import load_models
@@ -54,11 +54,9 @@ def _read(framed, hand, cnn, field_cnn, spacing=None):
     field, image, _ = framed
     return read_endtoend(
         field,
-        hand,
-        landmark_side=INPUT_SIZE,
+        hand_pose(field, hand.landmarks, INPUT_SIZE, spacing),
         field_image=image,
         sex="F",
-        spacing_mm=spacing,
         cnn=cnn,
         field_cnn=field_cnn,
     )

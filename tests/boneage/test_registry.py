@@ -62,6 +62,18 @@ def test_bundle_holds_four_models_and_their_cards(model_dir):
     assert not bundle.landmarks.training
 
 
+def test_a_canonical_table_brings_its_whole_film_fallback(model_dir, tmp_path):
+    root = tmp_path / "m"
+    shutil.copytree(model_dir, root)
+    shutil.copytree(root / "reference", root / "reference-field")
+    assert load_models(root).field_reference is None  # a whole-film table needs no fallback
+    _write_card(root / "reference", "reference", "reference.json", framing="canonical")
+    bundle = load_models(root)
+    assert bundle.canonical_reference and bundle.field_reference is not None
+    assert bundle.cards.by_role()["reference_field"].ident == "reference-test@0.0.1"
+    assert "reference_field" not in bundle.cards.by_kind()
+
+
 def test_a_phantom_era_bone_unet_is_refused_in_words(model_dir, tmp_path):
     """The runtime reads whole films: the bone U-Net of the phantom era reads a hand crop."""
     shutil.copytree(model_dir, tmp_path / "m")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from boneage.endtoend.cnn import Framing
 from boneage.errors import InputError
 from boneage.modelcard import HeldOut, ModelCard, TrainingData
 from boneage.multistep.estimator import estimate_age
@@ -23,6 +24,8 @@ from boneage.multistep.landmarks import load_landmark_net
 from boneage.multistep.table import ReferenceTable
 from boneage.registry import LANDMARK_NETWORK, load_card
 from boneage.report.age_bands import band_errors, metric_key
+from boneage.training.cnn.poses import load_or_build_poses
+from boneage.training.cnn.run import FRAMING_WORDS
 from boneage.training.common.cards import describe_file
 from boneage.training.common.datasets.rsna import RSNA_TERMS
 from boneage.training.common.image_cache import ImageCache
@@ -99,7 +102,10 @@ def fit_real_reference(
         [h.sample for h in fitted], name=name, version=version, source=source, maturity_score=True
     )
     table = replace(table, interval_scales=calibrate_interval_scales(table, calibration))
-    metrics, rejections = score(table, [hands[i] for i in splits.val])
+    val = [hands[i] for i in splits.val]
+    metrics, rejections = score(table, [h for h in val if not h.unposed])
+    if any(h.unposed for h in hands):
+        metrics["val_without_pose"] = float(sum(h.unposed for h in val))
     return RealFit(
         table=table,
         n_fitted=len(fitted),
@@ -110,24 +116,34 @@ def fit_real_reference(
     )
 
 
-def measured_hands(cache_path: Path, model_folder: Path, hands_path: Path) -> list[MeasuredHand]:
-    """The cached films measured by the landmark U-Net of ``model_folder``; kept in
-    ``hands_path`` and read back from there when it exists (delete it after retraining)."""
+def measured_hands(
+    cache_path: Path, model_folder: Path, hands_path: Path, framing: Framing = "field"
+) -> list[MeasuredHand]:
+    """The cached films measured by the landmark U-Net of ``model_folder``, on the whole film or
+    in the canonical crop (the poses that U-Net finds, kept beside the cache as the canonical
+    CNN keeps them); kept in ``hands_path`` and read back from there when it exists (delete it
+    after retraining)."""
     if hands_path.is_file():
         return load_measured(hands_path)
     card, weights = load_card(model_folder)
     if card.settings.get("network") != LANDMARK_NETWORK:
         raise InputError(f"{model_folder} holds no landmark U-Net (boneage train landmarks)")
     network, _ = load_landmark_net(weights)
-    hands = measure_cache(ImageCache.load(cache_path), network)
+    cache = ImageCache.load(cache_path)
+    poses = load_or_build_poses(cache_path, cache, network) if framing == "canonical" else None
+    hands = measure_cache(cache, network, poses=poses)
     save_measured(hands, hands_path)
     return hands
 
 
-def describe_real_reference(fit: RealFit, path: Path, *, segmentation: str) -> ModelCard:
-    """The card of a table fitted by :func:`fit_real_reference` and saved at ``path``."""
+def describe_real_reference(
+    fit: RealFit, path: Path, *, segmentation: str, framing: Framing = "field"
+) -> ModelCard:
+    """The card of a table fitted by :func:`fit_real_reference` and saved at ``path``; its
+    ``settings["framing"]`` says where the runtime must measure for it."""
     metrics = dict(fit.metrics)
     metrics |= {f"rejected/{reason}": float(n) for reason, n in fit.rejections.items()}
+    where = FRAMING_WORDS[framing]
     return describe_file(
         path,
         name=fit.table.name,
@@ -135,15 +151,15 @@ def describe_real_reference(fit: RealFit, path: Path, *, segmentation: str) -> M
         kind="reference",
         architecture="sex-specific Gaussian-likelihood age lookup over a 0-228 month grid "
         "(boneage.multistep.table) of bone-length ratios, epiphysis and carpal shares of their "
-        f"joint regions, and centre presence, measured by {segmentation}",
+        f"joint regions, and centre presence, measured by {segmentation} on the {where}",
         parameter_count=fit.table.parameter_count,
         training_data=TrainingData(
             kind="rsna-2017-train",
             size=fit.n_fitted,
             description=f"{RSNA_TERMS}. Fitted on {fit.n_fitted} hands of the fixed train split "
-            f"as {segmentation} measured them ({fit.n_unreadable_train} it could not read left "
-            "out); interval calibrated on a separate slice of train; no pixel spacing, ratios "
-            "only.",
+            f"as {segmentation} measured them on the {where} ({fit.n_unreadable_train} it could "
+            "not read or place left out); interval calibrated on a separate slice of train; no "
+            "pixel spacing, ratios only.",
         ),
         held_out=HeldOut(
             kind="rsna-2017-val",
@@ -152,5 +168,9 @@ def describe_real_reference(fit: RealFit, path: Path, *, segmentation: str) -> M
             coverage_90=metrics["coverage_90"],
             metrics=metrics,
         ),
-        settings={"provenance": fit.table.provenance, "shared_fraction": fit.table.shared_fraction},
+        settings={
+            "provenance": fit.table.provenance,
+            "shared_fraction": fit.table.shared_fraction,
+            "framing": framing,
+        },
     )
