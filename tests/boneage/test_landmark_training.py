@@ -187,6 +187,19 @@ def test_the_real_fit_scores_val_and_counts_rejections(tmp_path):
     assert all(reference.score is not None for reference in fit.table.sexes.values())
 
 
+def test_films_without_a_canonical_pose_are_left_out_of_the_fit_and_its_figures():
+    from dataclasses import replace
+
+    rng = np.random.default_rng(2)
+    hands = _hands(500, "train", rng) + _hands(200, "val", rng)
+    hands = [replace(h, unposed=i % 10 == 0) for i, h in enumerate(hands)]
+    fit = fit_real_reference(hands, name="t", version="1", source="s", n_calibration=100)
+    unposed_val = sum(h.unposed for h in hands if h.split == "val")
+    assert fit.metrics["val_without_pose"] == unposed_val == 20
+    assert fit.n_fitted <= sum(not h.unposed for h in hands if h.split == "train")
+    assert "no canonical pose" not in fit.rejections  # left out, not counted as rejected
+
+
 def test_the_real_curve_resumes_where_it_stopped(tmp_path):
     from boneage.training.common.image_cache import ImageCache
 

@@ -128,3 +128,30 @@ def test_the_canonical_cnn_trains_on_crops_at_the_poses_the_landmark_net_finds(c
         checkpoint=tmp_path / "checkpoint.pt",
     )
     assert record.steps >= 1 and regressor.framing == "canonical"
+
+
+def test_a_canonical_measurement_reads_each_posed_film_in_its_crop(cache, tmp_path):
+    from boneage.registry import load_models
+    from boneage.training.cnn.poses import load_or_build_poses
+    from boneage.training.reference.hands import (
+        NO_POSE,
+        load_measured,
+        measure_cache,
+        save_measured,
+    )
+
+    cache_path = tmp_path / "sample.npz"
+    cache.save(cache_path)
+    network = load_models().landmarks
+    poses = load_or_build_poses(cache_path, cache, network)
+    field = measure_cache(cache, network)
+    canonical = measure_cache(cache, network, poses=poses)
+    assert [h.unposed for h in canonical] == [not found for found in poses.found]
+    posed = [i for i, found in enumerate(poses.found) if found]
+    assert any(canonical[i].sample.measurements != field[i].sample.measurements for i in posed)
+    for i in np.flatnonzero(~poses.found):  # no pose: measured on the whole film, not fitted
+        assert canonical[i].sample.measurements == field[i].sample.measurements
+        assert canonical[i].rejection == NO_POSE
+    save_measured(canonical, tmp_path / "hands.jsonl")
+    again = load_measured(tmp_path / "hands.jsonl")
+    assert [h.unposed for h in again] == [h.unposed for h in canonical]
