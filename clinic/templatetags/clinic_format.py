@@ -41,6 +41,7 @@ def method_name(key: str) -> str:
 MODEL_ROLES = {
     "segmentation": "Bone finder (multi-step U-Net)",
     "reference": "Reference table (multi-step)",
+    "reference_field": "Reference table on the whole film (when the hand cannot be cropped)",
     "regression": "End-to-end network",
     "regression_field": "End-to-end network on the whole film (when the hand cannot be cropped)",
     "combination": "Combination rule (both estimates pooled)",
