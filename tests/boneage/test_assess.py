@@ -89,6 +89,7 @@ def test_assessment_follows_the_contract(models: ModelBundle) -> None:
         "regression",
         "gate",
         "regression_field",
+        "reference_field",
         "combination",
     }
     assert {"agree", "difference_months", "flag_for_review"} <= set(result["agreement"])
