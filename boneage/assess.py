@@ -38,7 +38,7 @@ from boneage.contract import (
 )
 from boneage.endtoend.run import read_endtoend
 from boneage.errors import MissingSex
-from boneage.framing.canonical import CanonicalPose, hand_pose
+from boneage.framing.canonical import CanonicalPose, canonical_crop, hand_pose, refine_pose
 from boneage.framing.field import INPUT_SIZE
 from boneage.modelcard import ModelCard, ModelKind
 from boneage.multistep.framing import read_multistep
@@ -127,6 +127,10 @@ def _assess(
         with stage("segmentation"):
             hand = locate(models.landmarks, framed.image)
         pose = hand_pose(quality.field, hand.landmarks, INPUT_SIZE, radiograph.spacing_mm)
+        if isinstance(pose, CanonicalPose):
+            with stage("segmentation"):
+                first_crop = canonical_crop(quality.field, pose, INPUT_SIZE)
+                pose = refine_pose(pose, locate(models.landmarks, first_crop).landmarks, INPUT_SIZE)
         measured = read_multistep(
             quality.field,
             framed.image,

@@ -3,8 +3,9 @@ whole film when it is not, and which of the two in words.
 
 The canonical CNN reads the hand in one pose, side and scale (:mod:`boneage.framing.canonical`),
 so its answer does not move with the framing. The pose comes from the landmark U-Net's palm
-landmarks on the whole film (:func:`~boneage.framing.canonical.hand_pose`, found once per film;
-a canonical reference table measures in the same crop). When they do not place
+landmarks on the whole film (:func:`~boneage.framing.canonical.hand_pose`, found once per film
+and refined on its first crop, :func:`~boneage.framing.canonical.refine_pose`; a canonical
+reference table measures in the same crop). When they do not place
 the hand (fewer than four palm points found, or points that do not form a hand, as on many
 infants' films), the estimate falls back to the whole-film CNN the project shipped before, and
 the report says so; without that fallback model the path gives no estimate, in words.

@@ -22,6 +22,7 @@ wide.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,6 +176,39 @@ class HandMeasurements:
     def to_dict(self) -> dict[str, Any]:
         """:meth:`readout` as JSON (measured hands kept for refitting tables)."""
         return self.readout().model_dump(mode="json")
+
+
+@dataclass(frozen=True)
+class MeanMeasurements:
+    """Several readings of one hand, read by the table as one: each continuous feature is its
+    mean over the readings that measured it, and a centre counts as present when most readings
+    found it.
+
+    A single reading moves with the film's pixels, because every region is a thresholded map:
+    on 60 `val` films, a gamma of 0.7 moved the multi-step estimate by a median 3.1 months
+    and a mirror by 4.5. Crops nudged by a few degrees and per cent
+    (:data:`boneage.framing.canonical.NUDGES`) see the same hand through other pixels, and
+    their mean is steadier."""
+
+    readings: Sequence[HandMeasurements]
+
+    @property
+    def spacing_mm(self) -> float | None:
+        return self.readings[0].spacing_mm
+
+    def features(self, mode: str) -> tuple[dict[str, float], dict[str, bool]]:
+        sums: dict[str, list[float]] = {}
+        votes: dict[str, list[bool]] = {}
+        for reading in self.readings:
+            continuous, binary = reading.features(mode)
+            for key, value in continuous.items():
+                sums.setdefault(key, []).append(value)
+            for key, present in binary.items():
+                votes.setdefault(key, []).append(present)
+        return (
+            {key: float(np.mean(values)) for key, values in sums.items()},
+            {key: 2 * sum(found) >= len(found) for key, found in votes.items()},
+        )
 
 
 def _centre(joint: str) -> str:

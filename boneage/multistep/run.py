@@ -10,6 +10,7 @@ rejection in words: a study is rejected, never crashed) with the overlay beside 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,9 +19,9 @@ from torch import nn
 from boneage.contract import BoneRow, Maturity, MultistepEstimate, PartAge
 from boneage.errors import MissingSex
 from boneage.multistep.chains import crossing_bones, crossing_words
-from boneage.multistep.estimator import AgeEstimate, estimate_age
+from boneage.multistep.estimator import AgeEstimate, Measured, estimate_age
 from boneage.multistep.landmarks import HandMap, locate
-from boneage.multistep.measure import BONES, HandMeasurements, measure_hand
+from boneage.multistep.measure import BONES, HandMeasurements, MeanMeasurements, measure_hand
 from boneage.multistep.overlay import render_hand_overlay
 from boneage.multistep.table import ReferenceTable, SpacingMode
 from boneage.report.notes import difference_limit
@@ -144,11 +145,15 @@ def run_landmark_multistep(
     network: nn.Module,
     reference: ReferenceTable,
     hand: HandMap | None = None,
+    nudged_hands: Sequence[HandMap] = (),
 ) -> MultistepReading:
     """Locate, measure and look up one whole film framed by
     :func:`boneage.framing.field.frame_field` at the landmark U-Net's side; ``spacing_mm`` is
     that input's pixel spacing, or None. ``hand`` is the network's map of ``image`` when the
-    caller has it already (the assessment locates once for both paths). Raises
+    caller has it already (the assessment locates once for both paths); ``nudged_hands`` its
+    maps of the same hand in nudged crops, whose measurements the table reads averaged with
+    ``hand``'s (:class:`~boneage.multistep.measure.MeanMeasurements`; the overlay and the bone
+    table show ``hand``'s own). Raises
     :class:`MissingSex` when ``sex`` is None: the table is sex-specific."""
     if sex is None:
         raise MissingSex("The multi-step estimate needs the child's sex (F or M).")
@@ -166,7 +171,11 @@ def run_landmark_multistep(
         return MultistepReading(MultistepEstimate(rejected=rejected), measurements, None, overlay)
     mode = spacing_mode(spacing_mm, reference)
     with stage("lookup"):
-        lookup = estimate_age(reference, measurements, sex, mode)
+        read: Measured = measurements
+        if nudged_hands:
+            nudged = [measure_hand(other, spacing_mm) for other in nudged_hands]
+            read = MeanMeasurements([measurements, *nudged])
+        lookup = estimate_age(reference, read, sex, mode)
     with stage("overlay"):
         overlay = render_hand_overlay(image, hand, measurements, lookup.outliers)
     estimate = MultistepEstimate(

@@ -10,14 +10,18 @@ import pytest
 import torch
 
 from boneage.framing.canonical import (
+    NUDGES,
     PALM,
     TEMPLATE,
     CanonicalPose,
     PoseFailure,
     border_level,
     fit_pose,
+    nudged,
+    refine_pose,
     sample_crops,
 )
+from boneage.multistep.landmarks import Landmark
 from boneage.training.cnn.train import perturb_matrices
 
 
@@ -43,6 +47,55 @@ def test_the_fit_recovers_turn_scale_and_side(angle, mirrored):
     assert pose.residual < 1e-6
     turned = (pose.rotation_deg - angle + 180) % 360 - 180
     assert abs(turned) < 1e-6
+
+
+def _in_crop(pose: CanonicalPose, points, side: int) -> dict[str, Landmark]:
+    """Film points (x, y) as the U-Net would find them in ``pose``'s crop of ``side`` pixels."""
+    to_unit = np.linalg.inv(np.vstack([pose.matrix, [0.0, 0.0, 1.0]]))
+    marks = {}
+    for name, (x, y) in points.items():
+        u, v, _ = to_unit @ np.array([x, y, 1.0])
+        marks[name] = Landmark(row=v * side - 0.5, col=u * side - 0.5, confidence=1.0)
+    return marks
+
+
+@pytest.mark.parametrize("angle", [0.0, 25.0, -140.0])
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_refining_on_the_crop_lands_on_the_pose_of_the_true_joints(angle, mirrored):
+    truth = _placed(angle, 120.0, (200.0, 300.0), mirrored)
+    exact = fit_pose(truth)
+    # the whole film's landmarks a little off: turned 8° more, 15 % small, shifted
+    rough = fit_pose(_placed(angle + 8.0, 102.0, (212.0, 291.0), mirrored))
+    assert isinstance(exact, CanonicalPose) and isinstance(rough, CanonicalPose)
+    refined = refine_pose(rough, _in_crop(rough, truth, 256), 256)
+    np.testing.assert_allclose(refined.matrix, exact.matrix, atol=1e-6)
+    assert refined.mirrored is mirrored
+    assert refined.scale_px == pytest.approx(120.0, rel=1e-6)
+    assert abs((refined.rotation_deg - exact.rotation_deg + 180) % 360 - 180) < 1e-6
+
+
+def test_a_refinement_that_finds_no_hand_keeps_the_first_pose():
+    rough = fit_pose(_placed(10.0, 100.0, (150.0, 200.0)))
+    assert isinstance(rough, CanonicalPose)
+    lost = {name: Landmark(row=10.0, col=10.0, confidence=0.01) for name in PALM}
+    assert refine_pose(rough, lost, 256) is rough
+
+
+def test_nudges_turn_and_zoom_the_crop_about_its_centre_and_the_first_is_the_pose():
+    pose = fit_pose(_placed(15.0, 100.0, (150.0, 200.0)))
+    assert isinstance(pose, CanonicalPose)
+    assert NUDGES[0] == (0.0, 1.0)
+    np.testing.assert_allclose(nudged(pose, *NUDGES[0]).matrix, pose.matrix)
+    moved = nudged(pose, 3.0, 1.03)
+    centre, corner = np.array([0.5, 0.5, 1.0]), np.array([0.0, 0.0, 1.0])
+    np.testing.assert_allclose(moved.matrix @ centre, pose.matrix @ centre, atol=1e-9)
+    spoke = (
+        moved.matrix @ corner - moved.matrix @ centre,
+        pose.matrix @ corner - pose.matrix @ centre,
+    )
+    assert np.linalg.norm(spoke[0]) / np.linalg.norm(spoke[1]) == pytest.approx(1.03)
+    cosine = spoke[0] @ spoke[1] / np.linalg.norm(spoke[0]) / np.linalg.norm(spoke[1])
+    assert math.degrees(math.acos(cosine)) == pytest.approx(3.0, abs=1e-6)
 
 
 def test_a_pose_needs_enough_confident_palm_points():

@@ -15,7 +15,14 @@ from boneage.multistep.landmarks import (
     locate,
     locate_batch,
 )
-from boneage.multistep.measure import BONES, JOINTS, MIN_CONFIDENCE, HandMeasurements, measure_hand
+from boneage.multistep.measure import (
+    BONES,
+    JOINTS,
+    MIN_CONFIDENCE,
+    HandMeasurements,
+    MeanMeasurements,
+    measure_hand,
+)
 from boneage.multistep.overlay import render_hand_overlay
 from boneage.multistep.run import hand_rejection_reason
 
@@ -73,6 +80,17 @@ def test_epiphysis_share_and_width_grow_with_ossification():
     older_features, _ = older.features("ratios")
     for key in ("relative_size:carpus", "relative_size:middle_dip_epiphysis_width"):
         assert older_features[key] > young_features[key]
+
+
+def test_nudged_readings_are_averaged_and_a_centre_is_present_when_most_found_it():
+    none, half, more = (measure_hand(_upright_hand(f)) for f in (0.0, 0.5, 0.75))
+    continuous, binary = MeanMeasurements([half, more, none]).features("ratios")
+    key = "relative_size:ring_pip_epiphysis"
+    each = [m.features("ratios")[0][key] for m in (half, more, none)]
+    assert continuous[key] == pytest.approx(np.mean(each)) and 0 < continuous[key] < max(each)
+    assert binary["present:ring_pip_epiphysis"]  # two of three found it
+    _, mostly_absent = MeanMeasurements([half, none, none]).features("ratios")
+    assert not mostly_absent["present:ring_pip_epiphysis"]
 
 
 def test_a_landmark_the_network_is_unsure_of_is_not_measured():

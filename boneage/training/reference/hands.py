@@ -72,10 +72,10 @@ def measure_cache(
             posed = np.zeros(len(films), dtype=bool)
         else:
             posed = poses.found[block]
-            whole = at_side(films, INPUT_SIDE)[:, 0].numpy()
             matrices = np.nan_to_num(poses.matrices[block])
-            crops = canonical_inputs(films, matrices, INPUT_SIDE)[:, 0].numpy()
-            inputs = np.where(posed[:, None, None], crops, whole)
+            inputs = canonical_inputs(films, matrices, INPUT_SIDE)[:, 0].numpy()
+            if not posed.all():
+                inputs[~posed] = at_side(films[~posed], INPUT_SIDE)[:, 0].numpy()
         for offset, hand in enumerate(locate_batch(network, inputs)):
             i = start + offset
             sample = Sample(
