@@ -11,12 +11,13 @@ the same 3,000 `train` and 800 `val` films, that crop gave an MAE of 12.1 months
 on the whole film (0-2 years: 11.2 against 18.3).
 
 In the crop, one reading still moves with the film's pixels (every region is a thresholded
-map), so the U-Net reads five crops, the pose and four nudged by ±3° and ±3 %
-(:data:`~boneage.framing.canonical.NUDGES`), and the table reads their features averaged
-(:class:`~boneage.multistep.measure.MeanMeasurements`); the overlay and the bone table show the
-pose's own crop. On 60 `val` films (``boneage evaluate --perturb --limit 60``) the averaging
-halved the median change under a mirror (3.0 to 1.5 months; 90th percentile 8.9 to 3.3), a
-gamma of 0.7 (3.5 to 2.0) and a turn of 10-30° (2.7-4.2 to 0.9-2.3).
+map), so the U-Net reads the pose's crop and crops nudged by a few degrees and per cent
+(:data:`~boneage.framing.canonical.NUDGES`) in one batch, and the table reads their features
+averaged (:class:`~boneage.multistep.measure.MeanMeasurements`); the overlay and the bone table
+show the pose's own crop. On 60 `val` films (``boneage evaluate --perturb --limit 60``),
+averaging five crops halved the median change under a mirror (3.0 to 1.5 months; 90th
+percentile 8.9 to 3.3), a gamma of 0.7 (3.5 to 2.0) and a turn of 10-30° (2.7-4.2 to 0.9-2.3);
+three are shipped, for time.
 
 A film whose palm gives no pose is measured on the whole film with the whole-film table when one
 is installed (``reference-field``), and the report says so; otherwise the path says why it

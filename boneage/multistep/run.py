@@ -162,6 +162,7 @@ def run_landmark_multistep(
             hand = locate(network, image)
     with stage("measurement"):
         measurements = measure_hand(hand, spacing_mm)
+        nudged = [measure_hand(other, spacing_mm) for other in nudged_hands]
     warning = crossing_words(crossing_bones(hand.landmarks))
     reason = hand_rejection_reason(measurements)
     if reason is not None:
@@ -171,10 +172,7 @@ def run_landmark_multistep(
         return MultistepReading(MultistepEstimate(rejected=rejected), measurements, None, overlay)
     mode = spacing_mode(spacing_mm, reference)
     with stage("lookup"):
-        read: Measured = measurements
-        if nudged_hands:
-            nudged = [measure_hand(other, spacing_mm) for other in nudged_hands]
-            read = MeanMeasurements([measurements, *nudged])
+        read: Measured = MeanMeasurements([measurements, *nudged]) if nudged else measurements
         lookup = estimate_age(reference, read, sex, mode)
     with stage("overlay"):
         overlay = render_hand_overlay(image, hand, measurements, lookup.outliers)

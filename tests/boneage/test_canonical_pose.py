@@ -74,6 +74,20 @@ def test_refining_on_the_crop_lands_on_the_pose_of_the_true_joints(angle, mirror
     assert abs((refined.rotation_deg - exact.rotation_deg + 180) % 360 - 180) < 1e-6
 
 
+@pytest.mark.parametrize(
+    "misread", [dict(mirrored=True), dict(angle=35.0), dict(scale=1.6), dict(scale=0.6)]
+)
+def test_a_refinement_that_would_flip_the_side_or_jump_keeps_the_first_pose(misread):
+    rough = fit_pose(_placed(10.0, 100.0, (150.0, 200.0)))
+    assert isinstance(rough, CanonicalPose)
+    placed = dict(angle=10.0, scale=100.0, mirrored=False) | {
+        k: (v * 100.0 if k == "scale" else v + 10.0 if k == "angle" else v)
+        for k, v in misread.items()
+    }
+    seen = _placed(placed["angle"], placed["scale"], (150.0, 200.0), placed["mirrored"])
+    assert refine_pose(rough, _in_crop(rough, seen, 256), 256) is rough
+
+
 def test_a_refinement_that_finds_no_hand_keeps_the_first_pose():
     rough = fit_pose(_placed(10.0, 100.0, (150.0, 200.0)))
     assert isinstance(rough, CanonicalPose)
