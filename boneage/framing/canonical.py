@@ -283,7 +283,7 @@ def refine_pose(
     turn = -second.rotation_deg if pose.mirrored else second.rotation_deg
     return CanonicalPose(
         matrix=compose(pose.matrix, compose(crop_pixels_to_unit, second.matrix)),
-        mirrored=pose.mirrored != second.mirrored,
+        mirrored=pose.mirrored,
         rotation_deg=(pose.rotation_deg + turn + 180.0) % 360.0 - 180.0,
         scale_px=pose.scale_px * second.scale_px * BOX_SIDE / crop_side,
         residual=second.residual,

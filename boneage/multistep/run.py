@@ -162,7 +162,6 @@ def run_landmark_multistep(
             hand = locate(network, image)
     with stage("measurement"):
         measurements = measure_hand(hand, spacing_mm)
-        nudged = [measure_hand(other, spacing_mm) for other in nudged_hands]
     warning = crossing_words(crossing_bones(hand.landmarks))
     reason = hand_rejection_reason(measurements)
     if reason is not None:
@@ -171,6 +170,8 @@ def run_landmark_multistep(
         rejected = f"{reason} {warning}" if warning else reason
         return MultistepReading(MultistepEstimate(rejected=rejected), measurements, None, overlay)
     mode = spacing_mode(spacing_mm, reference)
+    with stage("measurement"):
+        nudged = [measure_hand(other, spacing_mm) for other in nudged_hands]
     with stage("lookup"):
         read: Measured = MeanMeasurements([measurements, *nudged]) if nudged else measurements
         lookup = estimate_age(reference, read, sex, mode)
